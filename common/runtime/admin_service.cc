@@ -1,0 +1,42 @@
+#include "common/runtime/admin_service.h"
+
+#include <exception>
+
+namespace ensemble::runtime {
+
+const char* EnsembleVersion() { return "0.1.0"; }
+
+AdminService::AdminService(std::string process, std::map<std::string, std::string> settings,
+                           StatusFiller filler)
+    : process_(std::move(process)), settings_(std::move(settings)), filler_(std::move(filler)) {}
+
+grpc::ServerUnaryReactor* AdminService::Status(grpc::CallbackServerContext* context,
+                                               const ensemble::admin::v1::StatusRequest*,
+                                               ensemble::admin::v1::StatusResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  grpc::Status status = grpc::Status::OK;
+  try {
+    response->set_process(process_);
+    response->set_version(EnsembleVersion());
+    response->set_uptime_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - started_)
+                                .count());
+    if (filler_) filler_(response);
+  } catch (const std::exception& e) {
+    // No exception crosses a gRPC handler.
+    status = grpc::Status(grpc::StatusCode::INTERNAL, e.what());
+  }
+  reactor->Finish(status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::GetConfig(
+    grpc::CallbackServerContext* context, const ensemble::admin::v1::GetConfigRequest*,
+    ensemble::admin::v1::GetConfigResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  for (const auto& [key, value] : settings_) (*response->mutable_settings())[key] = value;
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace ensemble::runtime

@@ -1,0 +1,69 @@
+// ensemble-storage: one peer's replicated state machine and its durability.
+#include <filesystem>
+
+#include "common/runtime/admin_service.h"
+#include "common/runtime/log.h"
+#include "common/runtime/process.h"
+#include "common/runtime/service_host.h"
+#include "common/runtime/signals.h"
+#include "services/storage/log/leveldb_txn_log.h"
+#include "services/storage/server/storage_driver.h"
+#include "services/storage/server/storage_service.h"
+
+int main(int argc, char** argv) {
+  using namespace ensemble;
+  int exit_code = 0;
+  auto process = runtime::BootProcess("storage", argc, argv, "127.0.0.1:7000", &exit_code);
+  if (!process) return exit_code;
+  const config::Config& config = process->config;
+  if (config.data_dir.empty()) {
+    spdlog::error("config.missing key=dataDir");
+    return 2;
+  }
+  const int64_t sid = config.my_id == config::kNoServerId ? 1 : config.my_id;
+  // Ensemble's files sit beside (never inside) ZooKeeper's version-2 folder.
+  const std::string root = config.DataLogDir() + "/ensemble";
+  std::error_code ec;
+  std::filesystem::create_directories(root + "/log", ec);
+  std::filesystem::create_directories(config.data_dir + "/ensemble/snapshots", ec);
+  auto log = storage::LevelDbTxnLog::Open(root + "/log");
+  if (!log.ok()) {
+    spdlog::error("storage.log_open_failed dir={} error={}", root + "/log", log.status());
+    return 1;
+  }
+  storage::StorageOptions options;
+  options.sid = sid;
+  options.snapshot_dir = config.data_dir + "/ensemble/snapshots";
+  options.snap_count = config.snap_count;
+  options.snap_retain_count = config.snap_retain_count;
+  auto driver = storage::StorageDriver::Open(options, log->get(), process->metrics->registry());
+  if (!driver.ok()) {
+    spdlog::error("storage.restore_failed error={}", driver.status());
+    return 1;
+  }
+  storage::StorageService service(**driver);
+  runtime::AdminService admin("storage", runtime::PublicSettings(config),
+                              [&](admin::v1::StatusResponse* r) {
+                                r->set_role((*driver)->healthy() ? "serving" : "failed");
+                                r->mutable_header()->set_server_id(sid);
+                              });
+  // Local processes reach storage on a unix socket; gateways and syncing
+  // peers on TCP.
+  std::vector<std::string> addresses = {"unix:" + config.data_dir + "/storage.sock"};
+  std::filesystem::remove(config.data_dir + "/storage.sock", ec);
+  addresses.push_back(config.storage_grpc_address.empty() ? "127.0.0.1:2890"
+                                                          : config.storage_grpc_address);
+  (*driver)->Start();
+  auto host = runtime::ServiceHost::Start(addresses, {&service, &admin});
+  if (!host.ok()) {
+    spdlog::error("grpc.listen_failed error={}", host.status());
+    return 1;
+  }
+  (*host)->SetServing(true);
+  spdlog::info("storage.ready addresses={},{}", addresses[0], addresses[1]);
+  int sig = runtime::WaitForShutdownSignal();
+  spdlog::info("process.stopping signal={}", sig);
+  (*host)->Shutdown();
+  (*driver)->Stop();
+  return 0;
+}

@@ -1,0 +1,481 @@
+#include "services/storage/server/storage_driver.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "common/base/check.h"
+#include "common/base/zxid.h"
+#include "common/runtime/log.h"
+#include "services/storage/server/snapshot_store.h"
+
+namespace ensemble::storage {
+
+namespace {
+
+constexpr int32_t kOpSync = 9;
+constexpr int32_t kOpCreateSession = -10;  // in a ReadRequest: revalidate a session
+constexpr int32_t kErrSessionExpired = -112;
+
+prometheus::Gauge* MakeGauge(prometheus::Registry& registry, const std::string& name,
+                             const std::string& help) {
+  return &prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
+}
+
+}  // namespace
+
+StorageDriver::StorageDriver(StorageOptions options, TxnLog* log, prometheus::Registry& registry)
+    : options_(std::move(options)), log_(log) {
+  fsync_seconds_ =
+      &prometheus::BuildHistogram()
+           .Name("ensemble_storage_fsync_seconds")
+           .Help("Time of one group write to the log, fsync included.")
+           .Register(registry)
+           .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.0005, 0.001, 0.002, 0.005,
+                                                            0.01, 0.02, 0.05, 0.1, 0.5, 1});
+  group_txns_ = &prometheus::BuildHistogram()
+                     .Name("ensemble_storage_group_commit_txns")
+                     .Help("Transactions written by one group commit (one fsync).")
+                     .Register(registry)
+                     .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128,
+                                                                      256, 512, 1024, 4096});
+  applied_total_ = &prometheus::BuildCounter()
+                        .Name("ensemble_storage_applied_txns_total")
+                        .Help("Transactions applied to the data tree.")
+                        .Register(registry)
+                        .Add({});
+  reads_total_ = &prometheus::BuildCounter()
+                      .Name("ensemble_storage_reads_total")
+                      .Help("Reads answered for gateways.")
+                      .Register(registry)
+                      .Add({});
+  snapshot_seconds_ =
+      &prometheus::BuildHistogram()
+           .Name("ensemble_storage_snapshot_seconds")
+           .Help("Time to write one snapshot.")
+           .Register(registry)
+           .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60});
+  snapshot_bytes_ = MakeGauge(registry, "ensemble_storage_snapshot_size_bytes",
+                              "Size of the last snapshot written.");
+  znodes_ = MakeGauge(registry, "ensemble_storage_znodes", "Number of znodes in the data tree.");
+  data_bytes_ = MakeGauge(registry, "ensemble_storage_approximate_data_size_bytes",
+                          "Approximate size of paths and data in the tree.");
+  ephemerals_ = MakeGauge(registry, "ensemble_storage_ephemerals", "Ephemeral znodes.");
+  watches_ = MakeGauge(registry, "ensemble_storage_watches", "Registered watches.");
+  sessions_ = MakeGauge(registry, "ensemble_storage_sessions", "Sessions in the session table.");
+  last_applied_ = MakeGauge(registry, "ensemble_storage_last_applied_zxid",
+                            "zxid of the last applied transaction.");
+  last_logged_ = MakeGauge(registry, "ensemble_storage_last_logged_zxid",
+                           "zxid of the last durable transaction.");
+
+  GroupCommitterOptions committer_options;
+  committer_options.on_group_commit = [this](const GroupCommitStats& stats) {
+    fsync_seconds_->Observe(std::chrono::duration<double>(stats.sync_duration).count());
+    group_txns_->Observe(static_cast<double>(stats.txns));
+  };
+  committer_ = std::make_unique<GroupCommitter>(log_, committer_options);
+}
+
+absl::StatusOr<std::unique_ptr<StorageDriver>> StorageDriver::Open(StorageOptions options,
+                                                                   TxnLog* log,
+                                                                   prometheus::Registry& registry) {
+  std::unique_ptr<StorageDriver> driver(new StorageDriver(std::move(options), log, registry));
+  absl::Status status = driver->Restore();
+  if (!status.ok()) return status;
+  return driver;
+}
+
+absl::Status StorageDriver::Restore() {
+  auto start = std::chrono::steady_clock::now();
+  auto loaded = LoadNewestValidSnapshot(options_.snapshot_dir);
+  if (!loaded.ok()) return loaded.status();
+  state_ = std::move(loaded->state);
+  snapshot_zxid_ = state_->last_applied_zxid();
+  int64_t replayed = 0;
+  absl::Status status =
+      log_->Read(snapshot_zxid_, TxnLog::kToEnd, [&](ensemble::v1::Txn txn) -> absl::Status {
+        state_->Apply(txn);
+        ++replayed;
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  durable_zxid_ = committed_zxid_ = last_submitted_zxid_ = state_->last_applied_zxid();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start)
+                .count();
+  spdlog::info("storage.restored snapshot_zxid={} replayed={} last_zxid={} znodes={} ms={}",
+               Zxid::Hex(snapshot_zxid_), replayed, Zxid::Hex(state_->last_applied_zxid()),
+               state_->NodeCount(), ms);
+  UpdateGauges();
+  return absl::OkStatus();
+}
+
+StorageDriver::~StorageDriver() { Stop(); }
+
+void StorageDriver::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void StorageDriver::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (committer_) committer_->Stop();
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
+}
+
+bool StorageDriver::healthy() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return failure_.ok();
+}
+
+void StorageDriver::Enqueue(Event event) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    inbox_.push_back(std::move(event));
+  }
+  cv_.notify_one();
+}
+
+void StorageDriver::OnLog(const std::shared_ptr<LogStream>& stream,
+                          ensemble::storage::v1::LogRequest&& request) {
+  Enqueue(LogEvent{stream, std::move(request)});
+}
+
+void StorageDriver::OnServe(const std::shared_ptr<ServeStream>& stream,
+                            ensemble::storage::v1::GatewayMessage&& message) {
+  Enqueue(ServeEvent{stream, std::move(message)});
+}
+
+void StorageDriver::OnServeDone(const std::shared_ptr<ServeStream>& stream) {
+  Enqueue(ServeDoneEvent{stream});
+}
+
+void StorageDriver::Post(std::function<void(StorageDriver&)> fn) {
+  Enqueue(CallEvent{std::move(fn)});
+}
+
+void StorageDriver::Run() {
+  while (true) {
+    std::deque<Event> events;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !inbox_.empty(); });
+      if (stopping_) break;
+      events.swap(inbox_);
+    }
+    for (auto& event : events) std::visit([this](auto& e) { Handle(e); }, event);
+    PumpLog();
+    ApplyCommitted();
+    ReleaseSyncs();
+    Flush();
+    MaybeSnapshot();
+    UpdateGauges();
+  }
+}
+
+void StorageDriver::Handle(LogEvent& e) { log_queue_.push_back(std::move(e)); }
+
+// Starts the queued log requests in order. Appends are pipelined through the
+// group committer; a truncation or an epoch change waits until every earlier
+// append is durable, then runs here (they are rare).
+void StorageDriver::PumpLog() {
+  while (!log_queue_.empty()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!failure_.ok()) {
+        ensemble::storage::v1::LogResponse response;
+        response.set_id(log_queue_.front().request.id());
+        response.set_error(failure_.ToString());
+        log_queue_.front().stream->Send(std::move(response));
+        log_queue_.pop_front();
+        continue;
+      }
+    }
+    LogEvent& head = log_queue_.front();
+    auto& request = head.request;
+    bool needs_barrier = request.has_truncate_after_zxid() || request.accepted_epoch() > 0 ||
+                         request.current_epoch() > 0;
+    if (needs_barrier) {
+      if (appends_in_flight_ > 0) return;  // resumes when they are durable
+      absl::Status status;
+      if (request.has_truncate_after_zxid()) {
+        int64_t zxid = request.truncate_after_zxid();
+        status = log_->TruncateAfter(zxid);
+        if (status.ok() && state_->last_applied_zxid() > zxid) {
+          // Applied state above the truncation point must go: rebuild from the
+          // newest snapshot at or below it plus the log (ZooKeeper reloads its
+          // database after truncating too).
+          unapplied_.clear();
+          status = Restore();
+        }
+        while (!unapplied_.empty() && unapplied_.back().header().zxid() > zxid) {
+          unapplied_.pop_back();
+        }
+        durable_zxid_ = std::min(durable_zxid_, zxid);
+        last_submitted_zxid_ = std::min(last_submitted_zxid_, zxid);
+        committed_zxid_ = std::min(committed_zxid_, zxid);
+        spdlog::info("storage.truncated after={}", Zxid::Hex(zxid));
+      }
+      if (status.ok() && request.accepted_epoch() > 0) {
+        status = log_->SetAcceptedEpoch(request.accepted_epoch());
+      }
+      if (status.ok() && request.current_epoch() > 0) {
+        status = log_->SetCurrentEpoch(request.current_epoch());
+      }
+      if (!status.ok()) {
+        FailStop(status);
+        continue;
+      }
+    }
+    committed_zxid_ = std::max(committed_zxid_, request.commit_zxid());
+    if (request.append_size() == 0) {
+      Respond(head.stream, request.id());
+      log_queue_.pop_front();
+      continue;
+    }
+    std::vector<ensemble::v1::Txn> batch;
+    batch.reserve(request.append_size());
+    for (auto& txn : *request.mutable_append()) {
+      unapplied_.push_back(txn);
+      batch.push_back(std::move(txn));
+    }
+    int64_t last = batch.back().header().zxid();
+    last_submitted_zxid_ = last;
+    ++appends_in_flight_;
+    auto stream = head.stream;
+    uint64_t id = request.id();
+    absl::Status submitted =
+        committer_->Submit(std::move(batch), [this, stream, id, last](absl::Status status) {
+          Enqueue(DurableEvent{stream, id, last, std::move(status)});
+        });
+    log_queue_.pop_front();
+    if (!submitted.ok()) {
+      --appends_in_flight_;
+      FailStop(submitted);
+    }
+  }
+}
+
+void StorageDriver::Handle(DurableEvent& e) {
+  --appends_in_flight_;
+  if (!e.status.ok()) {
+    FailStop(e.status);
+    ensemble::storage::v1::LogResponse response;
+    response.set_id(e.request_id);
+    response.set_error(e.status.ToString());
+    e.stream->Send(std::move(response));
+    return;
+  }
+  durable_zxid_ = std::max(durable_zxid_, e.last_zxid);
+  ApplyCommitted();
+  Respond(e.stream, e.request_id);
+}
+
+void StorageDriver::Respond(const std::shared_ptr<LogStream>& stream, uint64_t id) {
+  ensemble::storage::v1::LogResponse response;
+  response.set_id(id);
+  response.set_last_logged_zxid(durable_zxid_);
+  response.set_last_applied_zxid(state_->last_applied_zxid());
+  stream->Send(std::move(response));
+}
+
+void StorageDriver::FailStop(const absl::Status& status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (failure_.ok()) {
+    failure_ = status;
+    spdlog::error(
+        "storage.fail_stop error={} (no further writes are acknowledged; restart to "
+        "recover)",
+        status);
+  }
+}
+
+// Applies what is both durable and committed, in zxid order, routing each
+// result to the gateway that waits for it and each event to its watcher's
+// gateway.
+void StorageDriver::ApplyCommitted() {
+  int64_t limit = std::min(durable_zxid_, committed_zxid_);
+  while (!unapplied_.empty() && unapplied_.front().header().zxid() <= limit) {
+    const ensemble::v1::Txn& txn = unapplied_.front();
+    if (txn.header().zxid() > state_->last_applied_zxid()) {
+      ApplyOutput out = state_->Apply(txn);
+      applied_total_->Increment();
+      for (auto& fired : out.events) {
+        if (gateways_.count(fired.gateway_id)) {
+          *Outbox(fired.gateway_id).add_items()->mutable_event() = std::move(fired.event);
+        }
+      }
+      uint64_t origin = txn.header().origin();
+      if (origin != 0 && gateways_.count(origin)) {
+        *Outbox(origin).add_items()->mutable_write() = std::move(out.result);
+      }
+    }
+    unapplied_.pop_front();
+  }
+}
+
+ensemble::storage::v1::StorageMessage& StorageDriver::Outbox(uint64_t gateway_id) {
+  return outbox_[gateway_id];
+}
+
+void StorageDriver::Handle(ServeEvent& e) {
+  auto& message = e.message;
+  uint64_t gateway_id;
+  auto known = gateway_ids_.find(e.stream.get());
+  if (known == gateway_ids_.end()) {
+    gateway_id = message.gateway_id();
+    if (gateway_id == 0) {
+      e.stream->Close(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                   "the first message must name the gateway (gateway_id)"));
+      return;
+    }
+    if (auto old = gateways_.find(gateway_id); old != gateways_.end()) {
+      // The same gateway reconnected: the old stream is dead to it.
+      gateway_ids_.erase(old->second.get());
+      old->second->Close(grpc::Status(grpc::StatusCode::ABORTED, "replaced by a new stream"));
+    }
+    gateways_[gateway_id] = e.stream;
+    gateway_ids_[e.stream.get()] = gateway_id;
+    spdlog::info("storage.gateway_attached gateway={:x} peer={}", gateway_id, e.stream->peer());
+    // Tell the gateway where this peer stands right away.
+    Outbox(gateway_id);
+  } else {
+    gateway_id = known->second;
+  }
+  for (int64_t session_id : message.detach_sessions()) state_->DropWatches(gateway_id, session_id);
+  for (const auto& read : message.reads()) AnswerRead(gateway_id, read);
+}
+
+void StorageDriver::AnswerRead(uint64_t gateway_id,
+                               const ensemble::storage::v1::ReadRequest& read) {
+  reads_total_->Increment();
+  if (read.min_zxid() > state_->last_applied_zxid()) {
+    parked_syncs_.emplace(read.min_zxid(), ParkedSync{gateway_id, read});
+    return;
+  }
+  ensemble::storage::v1::ReadResult result;
+  if (read.type() == kOpSync) {
+    result.set_id(read.id());
+    result.set_zxid(state_->last_applied_zxid());
+  } else if (read.type() == kOpCreateSession) {
+    // Session revalidation for a client re-attaching through a gateway.
+    result.set_id(read.id());
+    result.set_zxid(state_->last_applied_zxid());
+    int32_t timeout = state_->SessionTimeoutMs(read.session_id());
+    if (timeout > 0) {
+      result.set_number(timeout);
+    } else {
+      result.set_err(kErrSessionExpired);
+    }
+  } else {
+    std::vector<FiredEvent> events;
+    result = state_->Read(read, gateway_id, &events);
+    result.set_id(read.id());
+    result.set_zxid(state_->last_applied_zxid());
+    for (auto& fired : events) {
+      if (gateways_.count(fired.gateway_id)) {
+        *Outbox(fired.gateway_id).add_items()->mutable_event() = std::move(fired.event);
+      }
+    }
+  }
+  *Outbox(gateway_id).add_items()->mutable_read() = std::move(result);
+}
+
+void StorageDriver::ReleaseSyncs() {
+  while (!parked_syncs_.empty() && parked_syncs_.begin()->first <= state_->last_applied_zxid()) {
+    ParkedSync parked = std::move(parked_syncs_.begin()->second);
+    parked_syncs_.erase(parked_syncs_.begin());
+    if (gateways_.count(parked.gateway_id)) AnswerRead(parked.gateway_id, parked.read);
+  }
+}
+
+void StorageDriver::Handle(ServeDoneEvent& e) {
+  auto it = gateway_ids_.find(e.stream.get());
+  if (it == gateway_ids_.end()) return;
+  uint64_t gateway_id = it->second;
+  gateway_ids_.erase(it);
+  gateways_.erase(gateway_id);
+  outbox_.erase(gateway_id);
+  state_->DropGateway(gateway_id);
+  spdlog::info("storage.gateway_detached gateway={:x}", gateway_id);
+}
+
+void StorageDriver::Flush() {
+  int64_t applied = state_->last_applied_zxid();
+  for (auto& [gateway_id, message] : outbox_) {
+    auto it = gateways_.find(gateway_id);
+    if (it == gateways_.end()) continue;
+    message.set_applied_zxid(applied);
+    it->second->Send(std::move(message));
+  }
+  outbox_.clear();
+}
+
+void StorageDriver::MaybeSnapshot() {
+  if (snapshot_running_ || options_.snap_count <= 0) return;
+  if (state_->last_applied_zxid() - snapshot_zxid_ < options_.snap_count &&
+      Zxid::Epoch(state_->last_applied_zxid()) == Zxid::Epoch(snapshot_zxid_)) {
+    return;
+  }
+  if (state_->last_applied_zxid() == snapshot_zxid_) return;
+  SnapshotNow();
+}
+
+void StorageDriver::SnapshotNow() {
+  if (snapshot_running_) return;
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
+  snapshot_running_ = true;
+  snapshot_zxid_ = state_->last_applied_zxid();
+  // The copy is taken here, on the driver thread; writing it happens aside.
+  std::shared_ptr<const StateMachine> copy = state_->Clone();
+  snapshot_thread_ = std::thread([this, copy] {
+    auto start = std::chrono::steady_clock::now();
+    auto written = WriteSnapshot(options_.snapshot_dir, *copy);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!written.ok()) {
+      spdlog::error("snapshot.failed zxid={} error={}", Zxid::Hex(copy->last_applied_zxid()),
+                    written.status());
+    } else {
+      snapshot_seconds_->Observe(seconds);
+      snapshot_bytes_->Set(static_cast<double>(*written));
+      spdlog::info("snapshot.written zxid={} bytes={} ms={}", Zxid::Hex(copy->last_applied_zxid()),
+                   *written, static_cast<int64_t>(seconds * 1000));
+      absl::Status purged = PurgeSnapshots(options_.snapshot_dir, options_.snap_retain_count);
+      if (!purged.ok()) spdlog::warn("snapshot.purge_failed error={}", purged);
+    }
+    Post([](StorageDriver& d) { d.snapshot_running_ = false; });
+  });
+}
+
+void StorageDriver::UpdateGauges() {
+  znodes_->Set(static_cast<double>(state_->NodeCount()));
+  data_bytes_->Set(static_cast<double>(state_->ApproximateDataSize()));
+  ephemerals_->Set(static_cast<double>(state_->EphemeralCount()));
+  watches_->Set(static_cast<double>(state_->WatchCount()));
+  sessions_->Set(static_cast<double>(state_->SessionCount()));
+  last_applied_->Set(static_cast<double>(state_->last_applied_zxid()));
+  last_logged_->Set(static_cast<double>(durable_zxid_));
+}
+
+ensemble::storage::v1::StorageState StorageDriver::State() const {
+  ensemble::storage::v1::StorageState state;
+  state.mutable_header()->set_server_id(options_.sid);
+  state.mutable_header()->set_epoch(log_->CurrentEpoch());
+  state.mutable_header()->set_last_zxid(durable_zxid_);
+  state.set_last_logged_zxid(durable_zxid_);
+  state.set_last_committed_zxid(committed_zxid_);
+  state.set_last_applied_zxid(state_->last_applied_zxid());
+  state.set_accepted_epoch(log_->AcceptedEpoch());
+  state.set_current_epoch(log_->CurrentEpoch());
+  state.set_oldest_logged_zxid(log_->FirstZxid());
+  state.set_znode_count(static_cast<int64_t>(state_->NodeCount()));
+  state.set_tree_digest(static_cast<int64_t>(state_->Digest()));
+  return state;
+}
+
+}  // namespace ensemble::storage

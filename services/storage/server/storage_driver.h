@@ -1,0 +1,162 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/runtime/streams.h"
+#include "ensemble/storage.grpc.pb.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "services/storage/core/state_machine.h"
+#include "services/storage/log/group_committer.h"
+#include "services/storage/log/txn_log.h"
+
+namespace ensemble::storage {
+
+using LogStream =
+    runtime::ServerStream<ensemble::storage::v1::LogRequest, ensemble::storage::v1::LogResponse>;
+using ServeStream = runtime::ServerStream<ensemble::storage::v1::GatewayMessage,
+                                          ensemble::storage::v1::StorageMessage>;
+
+struct StorageOptions {
+  int64_t sid = 1;
+  std::string snapshot_dir;     // dataDir/version-2-ensemble/snapshots
+  int64_t snap_count = 100000;  // transactions between snapshots
+  int32_t snap_retain_count = 3;
+};
+
+// Owns one peer's state machine on a single thread (the driver thread) and
+// its durability: appends go through group commit to the LevelDB log; a
+// transaction is applied once it is both durable and committed; snapshots are
+// written in the background from a copy of the state.
+// Thread-safety: On*/Post may be called from any thread; they only enqueue.
+class StorageDriver {
+ public:
+  // `log` must outlive the driver. The state is restored from the newest
+  // valid snapshot in options.snapshot_dir plus the log after it.
+  static absl::StatusOr<std::unique_ptr<StorageDriver>> Open(StorageOptions options, TxnLog* log,
+                                                             prometheus::Registry& registry);
+  ~StorageDriver();
+
+  void Start();
+  void Stop();
+
+  void OnLog(const std::shared_ptr<LogStream>& stream, ensemble::storage::v1::LogRequest&& request);
+  void OnServe(const std::shared_ptr<ServeStream>& stream,
+               ensemble::storage::v1::GatewayMessage&& message);
+  void OnServeDone(const std::shared_ptr<ServeStream>& stream);
+  // Runs `fn` on the driver thread (for unary calls that read the state).
+  void Post(std::function<void(StorageDriver&)> fn);
+
+  // Driver thread only (inside Post).
+  ensemble::storage::v1::StorageState State() const;
+  const StateMachine& state_machine() const { return *state_; }
+  // Writes a snapshot now (in the background).
+  void SnapshotNow();
+
+  // True while the log accepts writes (false after a disk error: fail-stop).
+  bool healthy() const;
+
+ private:
+  StorageDriver(StorageOptions options, TxnLog* log, prometheus::Registry& registry);
+
+  struct LogEvent {
+    std::shared_ptr<LogStream> stream;
+    ensemble::storage::v1::LogRequest request;
+  };
+  struct DurableEvent {
+    std::shared_ptr<LogStream> stream;
+    uint64_t request_id;
+    int64_t last_zxid;
+    absl::Status status;
+  };
+  struct ServeEvent {
+    std::shared_ptr<ServeStream> stream;
+    ensemble::storage::v1::GatewayMessage message;
+  };
+  struct ServeDoneEvent {
+    std::shared_ptr<ServeStream> stream;
+  };
+  struct CallEvent {
+    std::function<void(StorageDriver&)> fn;
+  };
+  using Event = std::variant<LogEvent, DurableEvent, ServeEvent, ServeDoneEvent, CallEvent>;
+
+  absl::Status Restore();
+  void Enqueue(Event event);
+  void Run();
+  void Handle(LogEvent& e);
+  void Handle(DurableEvent& e);
+  void Handle(ServeEvent& e);
+  void Handle(ServeDoneEvent& e);
+  void Handle(CallEvent& e) { e.fn(*this); }
+  void PumpLog();
+  void ApplyCommitted();
+  void AnswerRead(uint64_t gateway_id, const ensemble::storage::v1::ReadRequest& read);
+  void ReleaseSyncs();
+  void Flush();
+  void FailStop(const absl::Status& status);
+  void Respond(const std::shared_ptr<LogStream>& stream, uint64_t id);
+  void MaybeSnapshot();
+  void UpdateGauges();
+  ensemble::storage::v1::StorageMessage& Outbox(uint64_t gateway_id);
+
+  const StorageOptions options_;
+  TxnLog* const log_;
+  std::unique_ptr<GroupCommitter> committer_;
+  std::thread thread_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Event> inbox_;
+  bool stopping_ = false;
+  absl::Status failure_;  // GUARDED_BY(mu_): first disk error; sticky
+
+  // Driver-thread state.
+  std::unique_ptr<StateMachine> state_;
+  std::deque<LogEvent> log_queue_;           // requests not yet started
+  int appends_in_flight_ = 0;                // submitted to the committer, not durable yet
+  std::deque<ensemble::v1::Txn> unapplied_;  // logged (or being logged), not applied
+  int64_t durable_zxid_ = 0;
+  int64_t committed_zxid_ = 0;
+  int64_t last_submitted_zxid_ = 0;
+  int64_t snapshot_zxid_ = 0;
+  bool snapshot_running_ = false;
+  std::thread snapshot_thread_;
+  std::map<uint64_t, std::shared_ptr<ServeStream>> gateways_;  // by gateway id
+  std::map<ServeStream*, uint64_t> gateway_ids_;
+  std::map<uint64_t, ensemble::storage::v1::StorageMessage> outbox_;
+  struct ParkedSync {
+    uint64_t gateway_id;
+    ensemble::storage::v1::ReadRequest read;
+  };
+  std::multimap<int64_t, ParkedSync> parked_syncs_;  // by min_zxid
+
+  prometheus::Histogram* fsync_seconds_;
+  prometheus::Histogram* group_txns_;
+  prometheus::Counter* applied_total_;
+  prometheus::Counter* reads_total_;
+  prometheus::Histogram* snapshot_seconds_;
+  prometheus::Gauge* snapshot_bytes_;
+  prometheus::Gauge* znodes_;
+  prometheus::Gauge* data_bytes_;
+  prometheus::Gauge* ephemerals_;
+  prometheus::Gauge* watches_;
+  prometheus::Gauge* sessions_;
+  prometheus::Gauge* last_applied_;
+  prometheus::Gauge* last_logged_;
+};
+
+}  // namespace ensemble::storage
