@@ -1,0 +1,73 @@
+"""Apache ZooKeeper's own command-line client, zkCli.sh (Java, Debian
+zookeeper 3.8), and the C client's cli_mt, scripted against a real Ensemble."""
+
+import os
+import re
+import subprocess
+import unittest
+
+from ensemble_harness import CLI_MT, ZKCLI, Ensemble
+
+
+def zkcli(server, *command):
+    env = dict(os.environ, ZOO_LOG4J_PROP="ERROR,CONSOLE", CLIENT_JVMFLAGS="-Xmx64m")
+    r = subprocess.run([ZKCLI, "-server", server, *command], capture_output=True, text=True,
+                       timeout=120, env=env)
+    return r.returncode, r.stdout + r.stderr
+
+
+class ZkCliTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.ensemble = Ensemble(peers=1, gateways=1)
+        cls.server = cls.ensemble.gateways()[0]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ensemble.stop()
+
+    def test_create_get_set_ls_stat_delete(self):
+        s = self.server
+        rc, out = zkcli(s, "create", "/cli", "hello")
+        self.assertIn("Created /cli", out)
+        rc, out = zkcli(s, "get", "/cli")
+        self.assertIn("hello", out)
+        rc, out = zkcli(s, "set", "/cli", "world")
+        rc, out = zkcli(s, "stat", "/cli")
+        self.assertRegex(out, r"dataVersion = 1")
+        self.assertRegex(out, r"dataLength = 5")
+        rc, out = zkcli(s, "create", "-s", "/cli/seq-", "x")
+        self.assertRegex(out, r"Created /cli/seq-0000000000")
+        rc, out = zkcli(s, "ls", "/cli")
+        self.assertIn("[seq-0000000000]", out)
+        rc, out = zkcli(s, "create", "/cli", "again")
+        self.assertIn("Node already exists", out)
+        rc, out = zkcli(s, "delete", "/cli")
+        self.assertIn("Node not empty", out)
+        rc, out = zkcli(s, "deleteall", "/cli")
+        rc, out = zkcli(s, "get", "/cli")
+        self.assertIn("Node does not exist", out)
+
+    def test_acl_commands(self):
+        s = self.server
+        zkcli(s, "create", "/cliacl", "x")
+        rc, out = zkcli(s, "setAcl", "/cliacl", "world:anyone:r")
+        rc, out = zkcli(s, "getAcl", "/cliacl")
+        self.assertIn("'world,'anyone", out)
+        self.assertIn(": r", out)
+        rc, out = zkcli(s, "set", "/cliacl", "y")
+        self.assertIn("Insufficient permission", out)
+
+    def test_c_client_cli_mt(self):
+        # cli_mt -c runs one command and exits.
+        r = subprocess.run([CLI_MT, "-h", self.server, "-c", "create /cmt hello"],
+                           capture_output=True, text=True, timeout=60)
+        out = r.stdout + r.stderr
+        self.assertIn("/cmt", out)
+        r = subprocess.run([CLI_MT, "-h", self.server, "-c", "get /cmt"], capture_output=True,
+                           text=True, timeout=60)
+        self.assertIn("hello", r.stdout + r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
