@@ -102,6 +102,8 @@ struct ConnectRequest {
   bool has_read_only = true;  // false: the readOnly byte was absent (old client)
 
   // Accepts both lengths: without the readOnly byte it sets has_read_only = false.
+  // The byte is detected by whether any input is left, so `r` must hold exactly
+  // the frame's payload (DecodeConnectRequest does this).
   [[nodiscard]] absl::Status Read(Reader& r);
   // Writes the readOnly byte only if has_read_only.
   void Write(Writer& w) const;
