@@ -16,6 +16,8 @@
 #include <mutex>
 
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/support/client_callback.h"
+#include "grpcpp/support/server_callback.h"
 
 namespace ensemble::runtime {
 

@@ -8,6 +8,7 @@
 #include "common/runtime/process.h"
 #include "common/runtime/service_host.h"
 #include "common/runtime/signals.h"
+#include "common/runtime/streams.h"
 #include "ensemble/election.grpc.pb.h"
 
 namespace {

@@ -11,7 +11,7 @@ import urllib.request
 
 from ensemble_harness import BIN, Ensemble
 
-CTL = os.path.join(BIN, "tools", "ensemblectl", "ensemblectl")
+CTL = os.path.join(BIN, "bin", "ensemblectl")
 PROCESSES = ["storage.1", "replication.1", "election.1", "gateway.1"]
 
 
@@ -70,7 +70,7 @@ class BadConfigTest(unittest.TestCase):
             with open(cfg, "w") as f:
                 f.write(f"tickTime=2000\nnoSuchKey=1\ndataDir={d}\n")
             for process in ["storage", "replication", "election", "gateway"]:
-                exe = os.path.join(BIN, "services", process, "ensemble-" + process)
+                exe = os.path.join(BIN, "bin", "ensemble-" + process)
                 r = subprocess.run([exe, "--config", cfg], capture_output=True, text=True,
                                    timeout=20)
                 self.assertEqual(r.returncode, 2, process)
@@ -78,7 +78,7 @@ class BadConfigTest(unittest.TestCase):
                 self.assertIn("noSuchKey", r.stderr, process)
 
     def test_missing_config_flag_is_an_error(self):
-        exe = os.path.join(BIN, "services", "storage", "ensemble-storage")
+        exe = os.path.join(BIN, "bin", "ensemble-storage")
         r = subprocess.run([exe], capture_output=True, text=True, timeout=20)
         self.assertEqual(r.returncode, 2)
         self.assertIn("--config", r.stderr)

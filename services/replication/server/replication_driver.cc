@@ -143,8 +143,13 @@ bool ReplicationDriver::Establish() {
   ensemble::storage::v1::StorageState state;
   grpc::Status status = storage_stub_->GetState(&ctx, {}, &state);
   if (!status.ok()) {
-    spdlog::warn("replication.storage_unreachable address={} error={}", options_.storage_address,
-                 status.error_message());
+    // Storage usually comes up a moment later: say so once, then every 10 s.
+    int64_t now = NowMs();
+    if (now - last_unreachable_log_ms_ >= 10000) {
+      last_unreachable_log_ms_ = now;
+      spdlog::warn("replication.storage_unreachable address={} error={}", options_.storage_address,
+                   status.error_message());
+    }
     return false;
   }
   grpc::ClientContext lctx;

@@ -105,6 +105,7 @@ class ReplicationDriver {
   std::optional<Sequencer> sequencer_;
   SessionTracker sessions_;
   uint64_t next_request_id_ = 1;
+  int64_t last_unreachable_log_ms_ = -1000000;
   int64_t committed_zxid_ = 0;
   int64_t applied_zxid_ = 0;
   // Sync barriers waiting until storage has applied a zxid.

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   options.snapshot_dir = config.data_dir + "/ensemble/snapshots";
   options.snap_count = config.snap_count;
   options.snap_retain_count = config.snap_retain_count;
+  options.purge_interval_hours = config.purge_interval_hours;
   auto driver = storage::StorageDriver::Open(options, log->get(), process->metrics->registry());
   if (!driver.ok()) {
     spdlog::error("storage.restore_failed error={}", driver.status());
@@ -44,8 +45,17 @@ int main(int argc, char** argv) {
   storage::StorageService service(**driver);
   runtime::AdminService admin("storage", runtime::PublicSettings(config),
                               [&](admin::v1::StatusResponse* r) {
+                                auto p = (*driver)->published();
                                 r->set_role((*driver)->healthy() ? "serving" : "failed");
                                 r->mutable_header()->set_server_id(sid);
+                                r->mutable_header()->set_epoch(p.epoch);
+                                r->mutable_header()->set_last_zxid(p.last_logged_zxid);
+                                auto& d = *r->mutable_details();
+                                d["last_applied_zxid"] = std::to_string(p.last_applied_zxid);
+                                d["znodes"] = std::to_string(p.znodes);
+                                d["sessions"] = std::to_string(p.sessions);
+                                d["watches"] = std::to_string(p.watches);
+                                d["gateways"] = std::to_string(p.gateways);
                               });
   // Local processes reach storage on a unix socket; gateways and syncing
   // peers on TCP.

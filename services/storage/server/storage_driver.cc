@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <chrono>
 
+#include <filesystem>
 #include "common/base/check.h"
 #include "common/base/zxid.h"
 #include "common/runtime/log.h"
-#include "services/storage/server/snapshot_store.h"
+
+#include "services/storage/snapshot/snapshot_manager.h"
 
 namespace ensemble::storage {
 
@@ -79,24 +81,51 @@ absl::StatusOr<std::unique_ptr<StorageDriver>> StorageDriver::Open(StorageOption
                                                                    TxnLog* log,
                                                                    prometheus::Registry& registry) {
   std::unique_ptr<StorageDriver> driver(new StorageDriver(std::move(options), log, registry));
-  absl::Status status = driver->Restore();
+  absl::Status status = driver->Restore(TxnLog::kToEnd);
   if (!status.ok()) return status;
   return driver;
 }
 
-absl::Status StorageDriver::Restore() {
+absl::StatusOr<std::unique_ptr<StateMachine>> StorageDriver::LoadBase(int64_t max_zxid) {
+  if (max_zxid == TxnLog::kToEnd) {
+    auto loaded = LoadNewestValid(options_.snapshot_dir);
+    if (absl::IsNotFound(loaded.status())) return std::make_unique<StateMachine>();
+    if (!loaded.ok()) return loaded.status();
+    for (const auto& path : loaded->set_aside) {
+      spdlog::warn("snapshot.set_aside path={} (corrupt; an older snapshot is used)", path);
+    }
+    return std::move(loaded->state);
+  }
+  // After a truncation: the newest valid snapshot at or below max_zxid.
+  auto files = ListSnapshots(options_.snapshot_dir);
+  if (!files.ok()) return files.status();
+  for (const auto& file : *files) {
+    if (file.zxid > max_zxid) continue;
+    auto state = ReadSnapshotFile(file.path);
+    if (state.ok()) return state;
+    spdlog::warn("snapshot.unreadable path={} error={}", file.path, state.status());
+  }
+  return std::make_unique<StateMachine>();
+}
+
+absl::Status StorageDriver::Restore(int64_t max_zxid) {
   auto start = std::chrono::steady_clock::now();
-  auto loaded = LoadNewestValidSnapshot(options_.snapshot_dir);
-  if (!loaded.ok()) return loaded.status();
-  state_ = std::move(loaded->state);
+  absl::Status cleaned = RemoveTempSnapshots(options_.snapshot_dir);
+  if (!cleaned.ok()) return cleaned;
+  auto base = LoadBase(max_zxid);
+  if (!base.ok()) return base.status();
+  state_ = std::move(*base);
   snapshot_zxid_ = state_->last_applied_zxid();
   int64_t replayed = 0;
   absl::Status status =
-      log_->Read(snapshot_zxid_, TxnLog::kToEnd, [&](ensemble::v1::Txn txn) -> absl::Status {
+      log_->Read(snapshot_zxid_, max_zxid, [&](ensemble::v1::Txn txn) -> absl::Status {
         state_->Apply(txn);
         ++replayed;
         return absl::OkStatus();
       });
+  if (absl::IsOutOfRange(status) && snapshot_zxid_ == 0 && log_->FirstZxid() == 0) {
+    status = absl::OkStatus();  // an empty, purged log: nothing to replay
+  }
   if (!status.ok()) return status;
   durable_zxid_ = committed_zxid_ = last_submitted_zxid_ = state_->last_applied_zxid();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
@@ -104,7 +133,7 @@ absl::Status StorageDriver::Restore() {
                 .count();
   spdlog::info("storage.restored snapshot_zxid={} replayed={} last_zxid={} znodes={} ms={}",
                Zxid::Hex(snapshot_zxid_), replayed, Zxid::Hex(state_->last_applied_zxid()),
-               state_->NodeCount(), ms);
+               state_->ZnodeCount(), ms);
   UpdateGauges();
   return absl::OkStatus();
 }
@@ -163,9 +192,15 @@ void StorageDriver::Run() {
     std::deque<Event> events;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !inbox_.empty(); });
+      cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || !inbox_.empty(); });
       if (stopping_) break;
       events.swap(inbox_);
+    }
+    if (options_.purge_interval_hours > 0 && std::chrono::steady_clock::now() >= next_purge_) {
+      next_purge_ =
+          std::chrono::steady_clock::now() + std::chrono::hours(options_.purge_interval_hours);
+      absl::Status purged = PurgeNow();
+      if (!purged.ok()) spdlog::warn("storage.purge_failed error={}", purged);
     }
     for (auto& event : events) std::visit([this](auto& e) { Handle(e); }, event);
     PumpLog();
@@ -210,7 +245,7 @@ void StorageDriver::PumpLog() {
           // newest snapshot at or below it plus the log (ZooKeeper reloads its
           // database after truncating too).
           unapplied_.clear();
-          status = Restore();
+          status = Restore(zxid);
         }
         while (!unapplied_.empty() && unapplied_.back().header().zxid() > zxid) {
           unapplied_.pop_back();
@@ -365,9 +400,9 @@ void StorageDriver::AnswerRead(uint64_t gateway_id,
     // Session revalidation for a client re-attaching through a gateway.
     result.set_id(read.id());
     result.set_zxid(state_->last_applied_zxid());
-    int32_t timeout = state_->SessionTimeoutMs(read.session_id());
-    if (timeout > 0) {
-      result.set_number(timeout);
+    std::optional<int32_t> timeout = state_->sessions().Timeout(read.session_id());
+    if (timeout) {
+      result.set_number(*timeout);
     } else {
       result.set_err(kErrSessionExpired);
     }
@@ -431,10 +466,10 @@ void StorageDriver::SnapshotNow() {
   snapshot_running_ = true;
   snapshot_zxid_ = state_->last_applied_zxid();
   // The copy is taken here, on the driver thread; writing it happens aside.
-  std::shared_ptr<const StateMachine> copy = state_->Clone();
+  std::shared_ptr<const StateMachine> copy(state_->Clone());
   snapshot_thread_ = std::thread([this, copy] {
     auto start = std::chrono::steady_clock::now();
-    auto written = WriteSnapshot(options_.snapshot_dir, *copy);
+    auto written = WriteSnapshotFile(options_.snapshot_dir, *copy);
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!written.ok()) {
@@ -442,18 +477,50 @@ void StorageDriver::SnapshotNow() {
                     written.status());
     } else {
       snapshot_seconds_->Observe(seconds);
-      snapshot_bytes_->Set(static_cast<double>(*written));
-      spdlog::info("snapshot.written zxid={} bytes={} ms={}", Zxid::Hex(copy->last_applied_zxid()),
-                   *written, static_cast<int64_t>(seconds * 1000));
-      absl::Status purged = PurgeSnapshots(options_.snapshot_dir, options_.snap_retain_count);
-      if (!purged.ok()) spdlog::warn("snapshot.purge_failed error={}", purged);
+      std::error_code ec;
+      auto bytes = std::filesystem::file_size(*written, ec);
+      snapshot_bytes_->Set(static_cast<double>(bytes));
+      spdlog::info("snapshot.written path={} bytes={} ms={}", *written, bytes,
+                   static_cast<int64_t>(seconds * 1000));
     }
     Post([](StorageDriver& d) { d.snapshot_running_ = false; });
   });
 }
 
+absl::Status StorageDriver::PurgeNow() {
+  // Keep the newest snap_retain_count snapshots and the log the oldest of
+  // them needs (ZooKeeper's PurgeTxnLog).
+  auto purged = PurgeSnapshots(options_.snapshot_dir,
+                               static_cast<size_t>(std::max(3, options_.snap_retain_count)));
+  if (!purged.ok()) return purged.status();
+  auto kept = ListSnapshots(options_.snapshot_dir);
+  if (!kept.ok()) return kept.status();
+  if (kept->empty()) return absl::OkStatus();
+  int64_t oldest = kept->back().zxid;
+  absl::Status status = log_->PurgeBefore(oldest);
+  if (!status.ok()) return status;
+  spdlog::info("storage.purged snapshots_deleted={} log_before={}", purged->size(),
+               Zxid::Hex(oldest));
+  return absl::OkStatus();
+}
+
+StorageDriver::Published StorageDriver::published() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return published_;
+}
+
 void StorageDriver::UpdateGauges() {
-  znodes_->Set(static_cast<double>(state_->NodeCount()));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    published_.last_logged_zxid = durable_zxid_;
+    published_.last_applied_zxid = state_->last_applied_zxid();
+    published_.epoch = log_->CurrentEpoch();
+    published_.znodes = static_cast<int64_t>(state_->ZnodeCount());
+    published_.sessions = static_cast<int64_t>(state_->SessionCount());
+    published_.watches = static_cast<int64_t>(state_->WatchCount());
+    published_.gateways = static_cast<int64_t>(gateways_.size());
+  }
+  znodes_->Set(static_cast<double>(state_->ZnodeCount()));
   data_bytes_->Set(static_cast<double>(state_->ApproximateDataSize()));
   ephemerals_->Set(static_cast<double>(state_->EphemeralCount()));
   watches_->Set(static_cast<double>(state_->WatchCount()));
@@ -472,8 +539,8 @@ ensemble::storage::v1::StorageState StorageDriver::State() const {
   state.set_last_applied_zxid(state_->last_applied_zxid());
   state.set_accepted_epoch(log_->AcceptedEpoch());
   state.set_current_epoch(log_->CurrentEpoch());
-  state.set_oldest_logged_zxid(log_->FirstZxid());
-  state.set_znode_count(static_cast<int64_t>(state_->NodeCount()));
+  state.set_oldest_logged_zxid(log_->PurgedZxid());
+  state.set_znode_count(static_cast<int64_t>(state_->ZnodeCount()));
   state.set_tree_digest(static_cast<int64_t>(state_->Digest()));
   return state;
 }

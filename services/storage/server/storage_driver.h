@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "common/runtime/streams.h"
 #include "ensemble/storage.grpc.pb.h"
 #include "prometheus/counter.h"
@@ -35,6 +37,7 @@ struct StorageOptions {
   std::string snapshot_dir;     // dataDir/version-2-ensemble/snapshots
   int64_t snap_count = 100000;  // transactions between snapshots
   int32_t snap_retain_count = 3;
+  int32_t purge_interval_hours = 0;  // autopurge.purgeInterval; 0: only on demand
 };
 
 // Owns one peer's state machine on a single thread (the driver thread) and
@@ -65,9 +68,24 @@ class StorageDriver {
   const StateMachine& state_machine() const { return *state_; }
   // Writes a snapshot now (in the background).
   void SnapshotNow();
+  // Deletes old snapshots and the log they alone needed (autopurge).
+  absl::Status PurgeNow();
 
   // True while the log accepts writes (false after a disk error: fail-stop).
   bool healthy() const;
+
+  // Figures for the admin status, published by the driver thread after each
+  // round (any thread may read them).
+  struct Published {
+    int64_t last_logged_zxid = 0;
+    int64_t last_applied_zxid = 0;
+    int64_t epoch = 0;
+    int64_t znodes = 0;
+    int64_t sessions = 0;
+    int64_t watches = 0;
+    int64_t gateways = 0;
+  };
+  Published published() const;
 
  private:
   StorageDriver(StorageOptions options, TxnLog* log, prometheus::Registry& registry);
@@ -94,7 +112,10 @@ class StorageDriver {
   };
   using Event = std::variant<LogEvent, DurableEvent, ServeEvent, ServeDoneEvent, CallEvent>;
 
-  absl::Status Restore();
+  // Rebuilds the state from the newest valid snapshot at or below max_zxid
+  // plus the log up to max_zxid.
+  absl::Status Restore(int64_t max_zxid);
+  absl::StatusOr<std::unique_ptr<StateMachine>> LoadBase(int64_t max_zxid);
   void Enqueue(Event event);
   void Run();
   void Handle(LogEvent& e);
@@ -123,6 +144,7 @@ class StorageDriver {
   std::deque<Event> inbox_;
   bool stopping_ = false;
   absl::Status failure_;  // GUARDED_BY(mu_): first disk error; sticky
+  Published published_;   // GUARDED_BY(mu_)
 
   // Driver-thread state.
   std::unique_ptr<StateMachine> state_;
@@ -134,6 +156,7 @@ class StorageDriver {
   int64_t last_submitted_zxid_ = 0;
   int64_t snapshot_zxid_ = 0;
   bool snapshot_running_ = false;
+  std::chrono::steady_clock::time_point next_purge_ = std::chrono::steady_clock::now();
   std::thread snapshot_thread_;
   std::map<uint64_t, std::shared_ptr<ServeStream>> gateways_;  // by gateway id
   std::map<ServeStream*, uint64_t> gateway_ids_;
