@@ -74,15 +74,25 @@ std::unique_ptr<DataTree> DataTree::Clone() const {
     n.digest = node.digest;
     copy->nodes_.emplace(path, std::move(n));
   }
-  // Child sets and indexes hold views into the copy's own keys.
-  for (auto& [key, node] : copy->nodes_) {
-    if (key != kRoot) {
-      Node* parent = copy->FindParent(ParentOf(key));
-      ENSEMBLE_CHECK(parent != nullptr);
-      parent->children.insert(ChildNameOf(key));
+  // Child sets and indexes hold views into the copy's own keys. Children are
+  // appended in sorted order with an end() hint, so the btree does no
+  // searching (random-order inserts compare through cold key memory).
+  std::string child_path;
+  for (const auto& [path, node] : nodes_) {
+    if (node.children.empty()) continue;
+    Node& parent = copy->nodes_.find(path)->second;
+    child_path = path == kRoot ? std::string() : path;
+    child_path.push_back('/');
+    const size_t base = child_path.size();
+    for (absl::string_view name : node.children) {
+      child_path.resize(base);
+      child_path.append(name.data(), name.size());
+      const auto child = copy->nodes_.find(child_path);
+      ENSEMBLE_CHECK(child != copy->nodes_.end());
+      parent.children.insert(parent.children.end(), ChildNameOf(child->first));
     }
-    copy->IndexNode(key, node);
   }
+  for (auto& [key, node] : copy->nodes_) copy->IndexNode(key, node);
   copy->acl_cache_ = acl_cache_;
   copy->quotas_ = quotas_;
   copy->digest_ = digest_;
