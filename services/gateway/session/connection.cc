@@ -62,6 +62,7 @@ void Connection::HandleFirstBytes() {
       if (r.ReadLong("stmk mask", &mask).ok()) request.argument = mask;
     }
     ++packets_received_;
+    ++effects_.frames_in;
     if (*word == FourLetterWord::kTelnetClose) {
       Close("telnet close");
       return;
@@ -99,6 +100,7 @@ void Connection::Pump() {
       if (!next->has_value()) break;
       std::string_view payload = **next;
       ++packets_received_;
+      ++effects_.frames_in;
       progress = true;
       if (state_ == State::kConnect) {
         HandleConnect(payload);

@@ -83,8 +83,9 @@ struct Completed {
 
 // What a call produced. The owner takes it after every call (TakeEffects).
 struct Effects {
-  std::string to_client;                                  // whole frames (or 4lw text), in order
-  int64_t frames_out = 0;                                 // number of frames in to_client
+  std::string to_client;   // whole frames (or 4lw text), in order
+  int64_t frames_out = 0;  // number of frames in to_client
+  int64_t frames_in = 0;   // packets received from the client (frames and 4lw)
   std::vector<ensemble::storage::v1::ReadRequest> reads;  // to the home storage
   std::vector<ensemble::v1::Txn> txns;  // to replication (origin left for the owner)
   std::vector<uint64_t> syncs;          // sync barrier ids, to replication

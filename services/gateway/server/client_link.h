@@ -1,0 +1,70 @@
+#pragma once
+
+// The socket side of one client connection: moves bytes between a TCP socket and
+// the connection's state machine, and nothing else. Runs on the gateway's io
+// thread only.
+
+#include <array>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "asio.hpp"
+#include "services/gateway/session/connection.h"
+
+namespace ensemble::gateway {
+
+class ClientLink;
+
+// Receives what happens on a link (the gateway server).
+class LinkOwner {
+ public:
+  virtual ~LinkOwner() = default;
+  // Bytes arrived; the owner feeds them to the connection and acts on its effects.
+  virtual void OnLinkRead(ClientLink& link, std::string_view bytes) = 0;
+  // The client closed its side, or the socket failed.
+  virtual void OnLinkEnd(ClientLink& link, const std::error_code& error) = 0;
+  // The socket is closed; the owner forgets the link.
+  virtual void OnLinkClosed(ClientLink& link) = 0;
+};
+
+class ClientLink : public std::enable_shared_from_this<ClientLink> {
+ public:
+  ClientLink(LinkOwner* owner, asio::ip::tcp::socket socket, std::unique_ptr<Connection> conn);
+
+  ClientLink(const ClientLink&) = delete;
+  ClientLink& operator=(const ClientLink&) = delete;
+
+  Connection& connection() { return *conn_; }
+  const Connection& connection() const { return *conn_; }
+  uint64_t id() const { return conn_->id(); }
+
+  // Starts a read unless one is pending, the link is closing, or the connection
+  // does not want more input now.
+  void MaybeRead();
+  // Queues bytes for the client.
+  void Write(std::string bytes);
+  // Closes once the queued bytes are written (at most `linger_ms` later).
+  void CloseAfterWrites(int linger_ms = 2000);
+  // Closes at once, dropping what is queued.
+  void CloseNow();
+  bool closing() const { return closing_; }
+
+ private:
+  void StartWrite();
+  void FinishClose();
+
+  LinkOwner* const owner_;
+  asio::ip::tcp::socket socket_;
+  std::unique_ptr<Connection> conn_;
+  asio::steady_timer linger_;
+  std::array<char, 64 * 1024> buffer_;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+  std::string pending_;        // queued, not being written
+  std::string writing_bytes_;  // being written
+};
+
+}  // namespace ensemble::gateway
