@@ -48,6 +48,18 @@ class ZkCliTest(unittest.TestCase):
         rc, out = zkcli(s, "get", "/cli")
         self.assertIn("Node does not exist", out)
 
+    def test_container_and_ttl_nodes(self):
+        s = self.server
+        rc, out = zkcli(s, "create", "-c", "/cont", "")
+        self.assertIn("Created /cont", out)
+        zkcli(s, "create", "/cont/child", "")
+        rc, out = zkcli(s, "stat", "/cont")
+        self.assertIn("numChildren = 1", out)
+        # TTL nodes are off unless extendedTypesEnabled, as in ZooKeeper.
+        rc, out = zkcli(s, "create", "-t", "60000", "/ttl", "")
+        self.assertNotIn("Created /ttl", out)
+        self.assertIn("Unimplemented", out)
+
     def test_acl_commands(self):
         s = self.server
         zkcli(s, "create", "/cliacl", "x")
@@ -59,14 +71,18 @@ class ZkCliTest(unittest.TestCase):
         self.assertIn("Insufficient permission", out)
 
     def test_c_client_cli_mt(self):
-        # cli_mt -c runs one command and exits.
-        r = subprocess.run([CLI_MT, "-h", self.server, "-c", "create /cmt hello"],
-                           capture_output=True, text=True, timeout=60)
-        out = r.stdout + r.stderr
-        self.assertIn("/cmt", out)
-        r = subprocess.run([CLI_MT, "-h", self.server, "-c", "get /cmt"], capture_output=True,
-                           text=True, timeout=60)
-        self.assertIn("hello", r.stdout + r.stderr)
+        # cli_mt -c runs one command and exits (its create takes no data).
+        def cli(command):
+            r = subprocess.run([CLI_MT, "-h", self.server, "-c", command], capture_output=True,
+                               text=True, timeout=60)
+            return r.stdout + r.stderr
+
+        self.assertIn("rc = 0", cli("create /cmt"))
+        self.assertIn("rc = 0", cli("set /cmt hello"))
+        out = cli("get /cmt")
+        self.assertIn("rc = 0", out)
+        self.assertIn("version=1", out)
+        self.assertIn("rc = -101", cli("get /cmt-missing"))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   options.snap_count = config.snap_count;
   options.snap_retain_count = config.snap_retain_count;
   options.purge_interval_hours = config.purge_interval_hours;
+  // TTL nodes need zookeeper.extendedTypesEnabled, as in ZooKeeper.
+  options.machine.extended_types_enabled = config.extended_types_enabled;
   auto driver = storage::StorageDriver::Open(options, log->get(), process->metrics->registry());
   if (!driver.ok()) {
     spdlog::error("storage.restore_failed error={}", driver.status());

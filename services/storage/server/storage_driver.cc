@@ -88,8 +88,8 @@ absl::StatusOr<std::unique_ptr<StorageDriver>> StorageDriver::Open(StorageOption
 
 absl::StatusOr<std::unique_ptr<StateMachine>> StorageDriver::LoadBase(int64_t max_zxid) {
   if (max_zxid == TxnLog::kToEnd) {
-    auto loaded = LoadNewestValid(options_.snapshot_dir);
-    if (absl::IsNotFound(loaded.status())) return std::make_unique<StateMachine>();
+    auto loaded = LoadNewestValid(options_.snapshot_dir, options_.machine);
+    if (absl::IsNotFound(loaded.status())) return std::make_unique<StateMachine>(options_.machine);
     if (!loaded.ok()) return loaded.status();
     for (const auto& path : loaded->set_aside) {
       spdlog::warn("snapshot.set_aside path={} (corrupt; an older snapshot is used)", path);
@@ -101,11 +101,11 @@ absl::StatusOr<std::unique_ptr<StateMachine>> StorageDriver::LoadBase(int64_t ma
   if (!files.ok()) return files.status();
   for (const auto& file : *files) {
     if (file.zxid > max_zxid) continue;
-    auto state = ReadSnapshotFile(file.path);
+    auto state = ReadSnapshotFile(file.path, options_.machine);
     if (state.ok()) return state;
     spdlog::warn("snapshot.unreadable path={} error={}", file.path, state.status());
   }
-  return std::make_unique<StateMachine>();
+  return std::make_unique<StateMachine>(options_.machine);
 }
 
 absl::Status StorageDriver::Restore(int64_t max_zxid) {

@@ -38,6 +38,7 @@ struct StorageOptions {
   int64_t snap_count = 100000;  // transactions between snapshots
   int32_t snap_retain_count = 3;
   int32_t purge_interval_hours = 0;  // autopurge.purgeInterval; 0: only on demand
+  StateMachineOptions machine;       // must be the same on every peer
 };
 
 // Owns one peer's state machine on a single thread (the driver thread) and
