@@ -31,6 +31,11 @@ void Sequencer::StartEpoch(int64_t epoch) {
   counter_ = 0;
 }
 
+void Sequencer::SetCounterForTesting(int64_t counter) {
+  ENSEMBLE_CHECK(counter >= counter_ && counter <= kMaxCounter);
+  counter_ = counter;
+}
+
 int64_t Sequencer::last_zxid() const { return Zxid::Make(epoch_, counter_); }
 
 }  // namespace ensemble::zab

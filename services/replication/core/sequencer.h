@@ -30,6 +30,11 @@ class Sequencer {
   // Continues in `epoch` (> current) at counter 1.
   void StartEpoch(int64_t epoch);
 
+  // Testing only (ZooKeeper's zookeeper.testingonly.initialZxid): the next
+  // zxid gets counter `counter` + 1, to reach the roll-over quickly.
+  // REQUIRES: counter >= the current counter and <= kMaxCounter.
+  void SetCounterForTesting(int64_t counter);
+
   int64_t epoch() const { return epoch_; }
   int64_t last_zxid() const;
 

@@ -24,6 +24,11 @@ class SessionTracker {
   bool Touch(int64_t session_id, int64_t now_ms);
   // Stops tracking (closed, or closing was proposed).
   void Remove(int64_t session_id);
+  // Forgets every session (a new leader starts over).
+  void Clear() {
+    sessions_.clear();
+    by_deadline_.clear();
+  }
   bool Contains(int64_t session_id) const { return sessions_.count(session_id) > 0; }
   int32_t TimeoutMs(int64_t session_id) const;
 
