@@ -30,6 +30,9 @@ namespace {
 
 constexpr int64_t kPollIntervalMs = 2000;
 constexpr int kMaxMessageBytes = 64 * 1024 * 1024;
+// A batch this large goes out at once rather than waiting for the flush, so no
+// message nears gRPC's limit (servers accept 64 MiB; jute.maxbuffer caps a request).
+constexpr size_t kBatchFlushBytes = 4 * 1024 * 1024;
 
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -365,11 +368,13 @@ void GatewayServer::Pump(const std::shared_ptr<ClientLink>& link) {
   packets_sent_ += e.frames_out;
   bool upstream = false;
   for (auto& read : e.reads) {
+    storage_batch_bytes_ += read.ByteSizeLong();
     *storage_batch_.add_reads() = std::move(read);
     upstream = true;
   }
   for (auto& txn : e.txns) {
     txn.mutable_header()->set_origin(gateway_id_);
+    replication_batch_bytes_ += txn.ByteSizeLong();
     *replication_batch_.add_txns() = std::move(txn);
     upstream = true;
   }
@@ -425,7 +430,11 @@ void GatewayServer::Pump(const std::shared_ptr<ClientLink>& link) {
   } else {
     link->MaybeRead();
   }
-  if (upstream) ScheduleFlush();
+  if (storage_batch_bytes_ >= kBatchFlushBytes || replication_batch_bytes_ >= kBatchFlushBytes) {
+    Flush();
+  } else if (upstream) {
+    ScheduleFlush();
+  }
 }
 
 void GatewayServer::ScheduleFlush() {
@@ -437,6 +446,8 @@ void GatewayServer::ScheduleFlush() {
 
 void GatewayServer::Flush() {
   flush_scheduled_ = false;
+  storage_batch_bytes_ = 0;
+  replication_batch_bytes_ = 0;
   if (storage_batch_.reads_size() > 0 || storage_batch_.detach_sessions_size() > 0) {
     if (storage_stream_ && env_.storage_up) storage_stream_->Send(std::move(storage_batch_));
     storage_batch_.Clear();
@@ -620,6 +631,7 @@ void GatewayServer::OnStorageDone(uint64_t generation, const grpc::Status& statu
   UpdateClock();
   storage_stream_.reset();
   storage_batch_.Clear();
+  storage_batch_bytes_ = 0;
   const bool was_up = env_.storage_up;
   env_.storage_up = false;
   metrics_.storage_up->Set(0);
@@ -731,6 +743,7 @@ void GatewayServer::OnReplicationDone(uint64_t generation, const grpc::Status& s
   UpdateClock();
   replication_stream_.reset();
   replication_batch_.Clear();
+  replication_batch_bytes_ = 0;
   const bool was_up = env_.replication_up;
   env_.replication_up = false;
   metrics_.replication_up->Set(0);

@@ -155,6 +155,8 @@ class GatewayServer final : public LinkOwner {
   bool flush_scheduled_ = false;
   ensemble::storage::v1::GatewayMessage storage_batch_;
   ensemble::replication::v1::SubmitRequest replication_batch_;
+  size_t storage_batch_bytes_ = 0;      // approximate size of storage_batch_
+  size_t replication_batch_bytes_ = 0;  // approximate size of replication_batch_
   std::function<void(bool)> serving_callback_;
   bool serving_ = false;
   int64_t last_poll_ms_ = 0;

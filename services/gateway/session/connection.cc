@@ -545,7 +545,14 @@ void Connection::OnRejected(int32_t cxid, int32_t err) {
     return;
   }
   Pending* p = FindWrite(cxid);
-  if (p == nullptr) return;
+  if (p == nullptr) {
+    if (err == kErr(ZkError::kSessionExpired)) {
+      // Replication no longer knows the session (e.g. it refused a touch): close
+      // so the client reconnects and learns that its session expired.
+      Close(absl::StrCat("session ", Hex(session_id_), " expired"));
+    }
+    return;
+  }
   if (err == kErr(ZkError::kConnectionLoss)) {
     // Whether the write happened is unknown: like a lost server, drop the
     // connection; the client reconnects and its session carries on.

@@ -125,6 +125,7 @@ class Connection {
   // cxid is CreateSessionCxid().
   void OnWriteResult(const ensemble::v1::TxnResult& result);
   // Replication refused a write of this session (cxid), or the createSession.
+  // SESSIONEXPIRED for no write in flight (a refused touch) closes the connection.
   void OnRejected(int32_t cxid, int32_t err);
   // A sync barrier this connection issued completed at `zxid`.
   void OnSyncDone(uint64_t sync_id, int64_t zxid);

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "common/base/rng.h"
 #include "common/jute/zk_error.h"
 #include "common/jute/zoo_defs.h"
 
@@ -656,6 +657,24 @@ TEST_F(ConnectionTest, WriteRejectedWithConnectionLossCloses) {
   EXPECT_TRUE(Frames().empty());
 }
 
+TEST_F(ConnectionTest, RefusedTouchOfAnExpiredSessionCloses) {
+  Establish();
+  conn_->OnRejected(0, jute::ToInt(jute::ZkError::kSessionExpired));
+  Take();
+  EXPECT_TRUE(effects_.close);
+}
+
+TEST_F(ConnectionTest, WriteRejectedWithSessionExpiredRepliesThenCloses) {
+  Establish();
+  Send(Req(1, OpCode::kSetData, jute::SetDataRequest{"/a", "x", -1}));
+  conn_->OnRejected(1, jute::ToInt(jute::ZkError::kSessionExpired));
+  Take();
+  auto frames = Frames();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(Header(frames[0]).err, -112);
+  EXPECT_TRUE(effects_.close);
+}
+
 TEST_F(ConnectionTest, SessionClosedElsewhereClosesTheConnection) {
   Establish();
   ensemble::v1::TxnResult closed;
@@ -706,6 +725,79 @@ TEST_F(ConnectionTest, InfoReportsStatistics) {
   EXPECT_EQ(info.last_latency_ms, 5);
   EXPECT_EQ(info.max_latency_ms, 5);
   EXPECT_EQ(info.remote, "/127.0.0.1:5555");
+}
+
+// Random bytes, random frames with random op codes and random upstream results, in
+// random chunks: the connection must never crash, and once closed it stays closed.
+TEST_F(ConnectionTest, SurvivesRandomInput) {
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    Rng rng(seed);
+    Reset();
+    Establish();
+    std::string stream;
+    for (int i = 0; i < 20; ++i) {
+      switch (rng.Uniform(3)) {
+        case 0: {  // a frame with a random op and a random body
+          std::string body;
+          const size_t n = rng.Uniform(40);
+          for (size_t j = 0; j < n; ++j) body.push_back(static_cast<char>(rng.Next()));
+          const int32_t ops[] = {1,   2,   3,   4,   5,   6,   7,   8,  9,   11,  12,  13,
+                                 14,  15,  16,  17,  18,  19,  20,  21, 22,  100, 101, 102,
+                                 103, 104, 105, 106, 107, -11, -10, 0,  999, -1};
+          const int32_t op = ops[rng.Uniform(sizeof(ops) / sizeof(ops[0]))];
+          jute::Writer w;
+          w.WriteInt(static_cast<int32_t>(rng.Uniform(100)));
+          w.WriteInt(op);
+          std::string payload = w.Release() + body;
+          stream += jute::EncodeFrame(payload);
+          break;
+        }
+        case 1: {  // raw garbage
+          const size_t n = rng.Uniform(12);
+          for (size_t j = 0; j < n; ++j) stream.push_back(static_cast<char>(rng.Next()));
+          break;
+        }
+        default:  // a well-formed read
+          stream += Req(static_cast<int32_t>(rng.Uniform(50)), OpCode::kGetData,
+                        jute::GetDataRequest{"/r", rng.OneIn(2)});
+      }
+    }
+    size_t pos = 0;
+    while (pos < stream.size()) {
+      const size_t n = 1 + rng.Uniform(64);
+      conn_->OnBytes(std::string_view(stream).substr(pos, n));
+      pos += n;
+      Take();
+      // Answer some of what went upstream, sometimes with garbage ids.
+      for (const auto& read : effects_.reads) {
+        ensemble::storage::v1::ReadResult r;
+        r.set_id(rng.OneIn(5) ? rng.Next() : read.id());
+        r.set_err(rng.OneIn(3) ? -101 : 0);
+        conn_->OnReadResult(r);
+      }
+      for (const auto& txn : effects_.txns) {
+        ensemble::v1::TxnResult r;
+        r.set_cxid(txn.header().cxid());
+        r.set_type(txn.header().type());
+        r.set_session_id(kSession);
+        if (rng.OneIn(4)) {
+          conn_->OnRejected(txn.header().cxid(), -4);
+        } else {
+          conn_->OnWriteResult(r);
+        }
+      }
+      for (uint64_t sync : effects_.syncs) conn_->OnSyncDone(sync, 5);
+      effects_.reads.clear();
+      effects_.txns.clear();
+      effects_.syncs.clear();
+      Take();
+    }
+    if (effects_.close) {
+      EXPECT_TRUE(conn_->closing());
+      EXPECT_FALSE(conn_->WantsRead());
+    }
+    Frames();  // every byte written is a whole, well-formed frame
+  }
 }
 
 }  // namespace
