@@ -42,7 +42,7 @@ def _ports_free(base, peers, gateways):
 class Ensemble:
     """A running local ensemble. Use as a context manager or call stop()."""
 
-    def __init__(self, peers=1, gateways=1, tick_ms=500, extra=()):
+    def __init__(self, peers=1, gateways=1, tick_ms=500, settings=(), extra=()):
         self.data = tempfile.mkdtemp(prefix="ensemble-test-")
         rng = random.Random(os.getpid() ^ int(time.time() * 1000))
         for _ in range(50):
@@ -56,7 +56,7 @@ class Ensemble:
         atexit.register(self.stop)
         cmd = [LAUNCHER, "start", "--data", self.data, "--bin", BIN, "--peers", str(peers),
                "--gateways", str(gateways), "--base-port", str(base), "--tick-ms", str(tick_ms),
-               "--wait", "60"] + list(extra)
+               "--wait", "60"] + [f"--set={kv}" for kv in settings] + list(extra)
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             logs = self.logs()
