@@ -60,6 +60,29 @@ class ZkCliTest(unittest.TestCase):
         self.assertNotIn("Created /ttl", out)
         self.assertIn("Unimplemented", out)
 
+    def interactive(self, lines):
+        env = dict(os.environ, ZOO_LOG4J_PROP="ERROR,CONSOLE", CLIENT_JVMFLAGS="-Xmx64m")
+        script = "".join(line + "\n" for line in lines)
+        # zkCli reads commands from stdin; the pause lets the last events arrive.
+        proc = subprocess.run(["bash", "-c", f"(cat; sleep 3; echo quit) | {ZKCLI} -server "
+                               f"{self.server}"], input=script, capture_output=True, text=True,
+                              timeout=120, env=env)
+        return re.findall(r"WatchedEvent state:SyncConnected type:(\w+) path:(\S+)",
+                          proc.stdout + proc.stderr)
+
+    def test_persistent_watches(self):
+        events = self.interactive([
+            "create /pr x", "addWatch -m PERSISTENT_RECURSIVE /pr", "create /pr/a x",
+            "set /pr/a y", "delete /pr/a", "set /pr z",
+            "create /pp x", "addWatch -m PERSISTENT /pp", "create /pp/c x", "set /pp 1",
+            "set /pp 2"])
+        events = [e for e in events if e[1] != "null"]
+        self.assertEqual(events, [
+            ("NodeCreated", "/pr/a"), ("NodeDataChanged", "/pr/a"), ("NodeDeleted", "/pr/a"),
+            ("NodeDataChanged", "/pr"),
+            ("NodeChildrenChanged", "/pp"), ("NodeDataChanged", "/pp"),
+            ("NodeDataChanged", "/pp")])
+
     def test_acl_commands(self):
         s = self.server
         zkcli(s, "create", "/cliacl", "x")
