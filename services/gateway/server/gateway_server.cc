@@ -523,7 +523,8 @@ void GatewayServer::AnswerFourLetterWord(ClientLink& link, const FourLetterWordR
       break;
   }
   ServerInfo info;
-  info.serving = env_.storage_up && env_.replication_up;
+  // As ZooKeeper while it has no quorum: "not currently serving requests".
+  info.serving = env_.storage_up && env_.replication_up && mode_ != "looking";
   info.version = VersionString();
   info.mode = mode_;
   info.zxid = env_.applied_zxid;
