@@ -86,8 +86,8 @@ struct Message {
   int64_t at = 0;
   uint64_t seq = 0;  // FIFO among equal delivery ticks
   int64_t to = 0;
-  bool status = false;  // a heartbeat status rather than a vote
-  Notification n;
+  enum Kind { kVote, kStatus, kDisconnect } kind = kVote;
+  Notification n;  // kDisconnect: n.sid is the peer whose streams ended
   bool operator>(const Message& o) const { return at != o.at ? at > o.at : seq > o.seq; }
 };
 
@@ -177,24 +177,35 @@ class Simulation {
         }
       } else if (rng_.Uniform(1000) < static_cast<uint64_t>(params_.crash_per_mille)) {
         down_.insert(sid);
-        Log(sid, "crash");
+        // Half the crashes close the process's streams (the others notice at
+        // once), half leave them hanging (only the failure detector notices).
+        const bool clean = rng_.OneIn(2);
+        Log(sid, clean ? "crash (streams close)" : "crash (silent)");
+        if (clean) {
+          for (auto& [to, q] : peers_) {
+            if (to != sid) Send(to, Notification{sid}, Message::kDisconnect);
+          }
+        }
       }
     }
     for (int64_t sid : pending_boot_) Boot(sid);
     pending_boot_.clear();
   }
 
-  void Send(int64_t to, const Notification& n, bool status) {
+  void Send(int64_t to, const Notification& n, Message::Kind kind) {
     if (down_.contains(to)) return;
-    if (rng_.Uniform(100) < static_cast<uint64_t>(params_.loss_percent)) return;
+    if (kind != Message::kDisconnect &&
+        rng_.Uniform(100) < static_cast<uint64_t>(params_.loss_percent)) {
+      return;
+    }
     const int64_t delay = 1 + static_cast<int64_t>(rng_.Uniform(params_.delay_max_ticks));
-    net_.push({now_ + delay, next_seq_++, to, status, n});
+    net_.push({now_ + delay, next_seq_++, to, kind, n});
   }
 
   void Drain(int64_t sid) {
     ElectionOutput out = peers_[sid]->TakeOutput();
     for (const std::string& line : out.trace) Log(sid, line);
-    for (const auto& m : out.notifications) Send(m.to, m.notification, false);
+    for (const auto& m : out.notifications) Send(m.to, m.notification, Message::kVote);
     if (out.decision) Record(sid, *out.decision);
     if (out.restart_reason) {
       // The shell reads the local state again and starts a new round.
@@ -224,10 +235,16 @@ class Simulation {
       Message m = net_.top();
       net_.pop();
       if (down_.contains(m.to)) continue;
-      if (m.status) {
-        peers_[m.to]->PeerStatus(m.n);
-      } else {
-        peers_[m.to]->Step(m.n);
+      switch (m.kind) {
+        case Message::kVote:
+          peers_[m.to]->Step(m.n);
+          break;
+        case Message::kStatus:
+          peers_[m.to]->PeerStatus(m.n);
+          break;
+        case Message::kDisconnect:
+          if (down_.contains(m.n.sid)) peers_[m.to]->PeerDisconnected(m.n.sid);
+          break;
       }
       Drain(m.to);
     }
@@ -237,7 +254,7 @@ class Simulation {
       Drain(sid);
       if (now_ % kHeartbeatTicks == 0) {
         for (auto& [to, q] : peers_) {
-          if (to != sid) Send(to, p->Status(), true);
+          if (to != sid) Send(to, p->Status(), Message::kStatus);
         }
       }
     }

@@ -257,6 +257,11 @@ void FastLeaderElection::PeerStatus(const Notification& status) {
   }
 }
 
+void FastLeaderElection::PeerDisconnected(int64_t sid) {
+  if (!started_ || !decided() || state_ == PeerState::kLeading) return;
+  if (sid == decision_.leader) GiveUp("leader_disconnected");
+}
+
 void FastLeaderElection::GiveUp(const std::string& reason) {
   Trace(absl::StrCat("decision.given_up state=", std::string(PeerStateName(state_)), " leader=",
                      decision_.leader, " clock=", decision_.election_epoch, " reason=", reason));

@@ -46,14 +46,16 @@
 //
 // Ensemble's addition (ZooKeeper's Follower/Leader ping timeouts do this job
 // there; here replication is another process): a failure detector on the
-// decision. Every peer's shell sends a status (its current vote and state) to
-// every other server at least once per heartbeat interval. A follower or
-// observer whose leader has not said LEADING for leader_timeout_ticks, and a
-// leader whose supporters (voters whose status says they follow it, plus
-// itself) have not formed a quorum for leader_timeout_ticks, give up the
-// decision: the output carries restart_reason, the core stops taking part,
-// and the shell fetches a fresh LocalState and calls Start again. The local
-// replication service triggers the same through the shell (Reelect).
+// decision. A follower or observer gives its decision up at once when the
+// leader's stream to it ends (PeerDisconnected). Every peer's shell also sends
+// every other server a status (its current vote and state) at least once per
+// heartbeat interval: a follower or observer whose leader has not said
+// LEADING for leader_timeout_ticks, and a leader whose supporters (voters
+// whose status says they follow it, plus itself) have not formed a quorum for
+// leader_timeout_ticks, give up the decision too. Giving up: the output
+// carries restart_reason, the core stops taking part, and the shell fetches a
+// fresh LocalState and calls Start again. The local replication service
+// triggers the same through the shell (Reelect).
 //
 // Thread-compatible: one thread (the driver) owns an instance.
 
@@ -148,6 +150,12 @@ class FastLeaderElection {
   // A status heartbeat from `status.sid` (its current vote and state): feeds
   // the failure detector only; it is not a vote.
   void PeerStatus(const Notification& status);
+
+  // Every stream from `sid` to us has ended (its process stopped or the
+  // connection broke). A follower or observer whose leader this is gives up
+  // the decision at once, as a ZooKeeper follower does when the leader's
+  // socket closes; otherwise nothing changes.
+  void PeerDisconnected(int64_t sid);
 
   // One tick of the logical clock: finalize wait, re-sends, failure detector.
   void Tick();

@@ -530,6 +530,29 @@ TEST(FastLeaderElectionFailureDetector, FollowerGivesUpASilentLeader) {
   EXPECT_EQ(c.peer(2).state(), PeerState::kLeading);
 }
 
+TEST(FastLeaderElectionFailureDetector, FollowerGivesUpAtOnceWhenTheLeaderDisconnects) {
+  Cluster c(3, /*observers=*/1, /*leader_timeout=*/1000);
+  for (int64_t sid = 1; sid <= 4; ++sid) c.Start(sid, 0);
+  c.DeliverAll();
+  c.TickAll(kFinalize + 2 * kMaxInterval);
+  ASSERT_EQ(c.peer(4).state(), PeerState::kObserving);
+  // Streams of a follower ending change nothing, for anyone.
+  for (int64_t sid : {1, 3, 4}) c.peer(sid).PeerDisconnected(2);
+  c.peer(2).PeerDisconnected(1);
+  for (int64_t sid = 1; sid <= 4; ++sid) {
+    EXPECT_TRUE(c.peer(sid).decided()) << sid;
+    c.Collect(sid);
+  }
+  // The leader's streams ending: its follower and observer look again at once.
+  c.peer(1).PeerDisconnected(3);
+  c.peer(4).PeerDisconnected(3);
+  c.Collect(1);
+  c.Collect(4);
+  EXPECT_EQ(c.restarts(1), (std::vector<std::string>{"leader_disconnected"}));
+  EXPECT_EQ(c.restarts(4), (std::vector<std::string>{"leader_disconnected"}));
+  EXPECT_TRUE(c.restarts(2).empty());
+}
+
 TEST(FastLeaderElectionFailureDetector, LeaderWithoutAQuorumStepsDown) {
   constexpr int64_t kTimeout = 10;
   Cluster c(3, 0, kTimeout);

@@ -203,6 +203,8 @@ void ElectionDriver::OnBatch(int64_t from, std::vector<Notification> notificatio
   Enqueue(BatchEvent{from, std::move(notifications), std::move(status)});
 }
 
+void ElectionDriver::OnPeerDisconnected(int64_t sid) { Enqueue(DisconnectEvent{sid}); }
+
 void ElectionDriver::RequestReelect(const ReelectRequest& request,
                                     std::function<void(const ReelectResponse&)> done) {
   // Keep a copy: if the driver has stopped, the event is refused and we
@@ -303,6 +305,12 @@ void ElectionDriver::Handle(BatchEvent& e) {
     core_.Step(n);
     ProcessOutput();
   }
+  ProcessOutput();
+}
+
+void ElectionDriver::Handle(DisconnectEvent& e) {
+  spdlog::debug("election.peer_disconnected sid={}", e.sid);
+  core_.PeerDisconnected(e.sid);
   ProcessOutput();
 }
 

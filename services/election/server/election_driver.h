@@ -87,6 +87,9 @@ class ElectionDriver {
   void OnBatch(int64_t from, std::vector<Notification> notifications,
                std::optional<Notification> status);
 
+  // Every Notify stream from `sid` has ended.
+  void OnPeerDisconnected(int64_t sid);
+
   // Answers `request` through `done` (on the driver thread or at once): at
   // once if request.wait_ms == 0 or the answer already differs from what the
   // caller knows, else when it changes or wait_ms passes.
@@ -117,7 +120,10 @@ class ElectionDriver {
     ensemble::election::v1::ReelectRequest request;
     std::function<void(const ensemble::election::v1::ReelectResponse&)> done;
   };
-  using Event = std::variant<BatchEvent, LocalStateEvent, ReelectEvent>;
+  struct DisconnectEvent {
+    int64_t sid;
+  };
+  using Event = std::variant<BatchEvent, LocalStateEvent, ReelectEvent, DisconnectEvent>;
 
   struct Waiter {
     ensemble::election::v1::LeaderRequest request;
@@ -130,6 +136,7 @@ class ElectionDriver {
   void Handle(BatchEvent& e);
   void Handle(LocalStateEvent& e);
   void Handle(ReelectEvent& e);
+  void Handle(DisconnectEvent& e);
   void ProcessOutput();
   void NeedLocalState();
   void Publish();

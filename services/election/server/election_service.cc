@@ -77,6 +77,9 @@ grpc::ServerBidiReactor<Notifications, Notifications>* ElectionService::Notify(
             status = *s;
           }
         }
+        if (error.empty() && !BindStream(stream.get(), from)) {
+          error = absl::StrCat("a stream of another sid now says sid ", from);
+        }
         if (!error.empty()) {
           spdlog::warn("election.bad_batch peer={} error={}", stream->peer(), error);
           stream->Close(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, error));
@@ -84,7 +87,28 @@ grpc::ServerBidiReactor<Notifications, Notifications>* ElectionService::Notify(
         }
         driver_->OnBatch(from, std::move(notifications), std::move(status));
       },
-      nullptr);
+      [this](const std::shared_ptr<NotifyServerStream>& stream) { StreamDone(stream.get()); });
+}
+
+bool ElectionService::BindStream(const void* stream, int64_t from) {
+  std::lock_guard<std::mutex> lock(streams_mu_);
+  auto [it, inserted] = stream_sid_.emplace(stream, from);
+  if (inserted) ++open_streams_[from];
+  return it->second == from;
+}
+
+void ElectionService::StreamDone(const void* stream) {
+  int64_t sid = 0;
+  {
+    std::lock_guard<std::mutex> lock(streams_mu_);
+    auto it = stream_sid_.find(stream);
+    if (it == stream_sid_.end()) return;
+    sid = it->second;
+    stream_sid_.erase(it);
+    if (--open_streams_[sid] > 0) return;
+    open_streams_.erase(sid);
+  }
+  driver_->OnPeerDisconnected(sid);
 }
 
 grpc::ServerUnaryReactor* ElectionService::GetLeader(grpc::CallbackServerContext* context,

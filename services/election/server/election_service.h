@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <set>
 
 #include "ensemble/election.grpc.pb.h"
@@ -33,9 +35,18 @@ class ElectionService final : public ensemble::election::v1::Election::CallbackS
   static ensemble::election::v1::LeaderResponse StandaloneLeader(int64_t sid);
 
  private:
+  // Notes which sid a stream carries (from its first valid batch); false if
+  // the stream claimed another sid before.
+  bool BindStream(const void* stream, int64_t from);
+  // A stream ended: when it was the last one from its sid, tell the driver.
+  void StreamDone(const void* stream);
+
   const int64_t sid_;
   const std::set<int64_t> known_servers_;
   ElectionDriver* const driver_;
+  std::mutex streams_mu_;
+  std::map<const void*, int64_t> stream_sid_;  // GUARDED_BY(streams_mu_)
+  std::map<int64_t, int> open_streams_;        // GUARDED_BY(streams_mu_): by sid
 };
 
 }  // namespace ensemble::election
