@@ -265,9 +265,12 @@ void ZabPeer::StartSync(int64_t sid, LearnerHandler& h) {
   ENSEMBLE_CHECK(cursor == end || end <= from);
   rv1::PeerMessage newleader = ToLearner(h, rv1::PEER_MESSAGE_TYPE_NEWLEADER);
   newleader.set_epoch(new_epoch_);
-  newleader.set_zxid(Zxid::Make(new_epoch_, 0));
+  // NEWLEADER names the last zxid of the history it closes: a learner that
+  // lost part of it notices (a gap) instead of acking a short log.
+  newleader.set_zxid(cursor);
   Send(sid, std::move(newleader));
   h.sent_zxid = std::max(end, from);
+  h.sync_end_zxid = cursor;
   h.acked_zxid = 0;
   h.stage = LearnerHandler::Stage::kAwaitNewLeaderAck;
   h.stage_tick = tick_;
@@ -279,7 +282,7 @@ void ZabPeer::OnLearnerAck(int64_t from, LearnerHandler& h, const rv1::PeerMessa
     case LearnerHandler::Stage::kAwaitNewLeaderAck:
       // The ack of NEWLEADER: the learner holds our history durably and has
       // persisted currentEpoch = new_epoch_.
-      if (m.epoch() < new_epoch_) return;
+      if (m.epoch() < new_epoch_ || m.zxid() < h.sync_end_zxid) return;
       h.acked_zxid = std::max(h.acked_zxid, m.zxid());
       h.stage = LearnerHandler::Stage::kSynced;
       h.stage_tick = tick_;
@@ -295,7 +298,7 @@ void ZabPeer::OnLearnerAck(int64_t from, LearnerHandler& h, const rv1::PeerMessa
     case LearnerHandler::Stage::kBroadcast:
       h.acked_zxid = std::max(h.acked_zxid, m.zxid());
       if (rollover_.stage == Rollover::Stage::kAwaitNewLeaderAck && !h.observer &&
-          m.epoch() == rollover_.epoch) {
+          m.epoch() == rollover_.epoch && m.zxid() >= rollover_.newleader_zxid) {
         rollover_.newleader_acks.insert(from);
         MaybeAdvanceRollover();
       }
@@ -438,18 +441,15 @@ void ZabPeer::Propose(ensemble::v1::Txn txn) {
 void ZabPeer::TryCommit() {
   if (role_ != Role::kLeading || leader_phase_ != LeaderPhase::kBroadcast) return;
   // Cumulative acks of the voters: ours once durable, the followers' once they
-  // acked NEWLEADER. The quorum-th highest is held by a quorum.
-  std::vector<int64_t> acked{durable_.last_zxid};
+  // acked NEWLEADER. The highest zxid a quorum holds is committed.
+  std::map<int64_t, int64_t> acked{{config_.sid, durable_.last_zxid}};
   for (const auto& [sid, h] : learners_) {
     if (h.observer) continue;
     if (h.stage == LearnerHandler::Stage::kSynced || h.stage == LearnerHandler::Stage::kBroadcast) {
-      acked.push_back(h.acked_zxid);
+      acked[sid] = h.acked_zxid;
     }
   }
-  const size_t quorum = voters_.size() / 2 + 1;
-  if (acked.size() < quorum) return;
-  std::sort(acked.begin(), acked.end(), std::greater<int64_t>());
-  CommitTo(std::min(acked[quorum - 1], history_.last()));
+  CommitTo(std::min(QuorumValue(acked, committed_zxid_), history_.last()));
 }
 
 void ZabPeer::CommitTo(int64_t zxid) {
@@ -523,17 +523,14 @@ void ZabPeer::CompleteSyncs() {
   if (pending_syncs_.empty()) return;
   // The highest round a quorum (us included) has echoed: those learners still
   // followed us, in our epoch, after the barrier was taken.
-  std::vector<uint64_t> rounds{sync_round_};
+  std::map<int64_t, int64_t> rounds{{config_.sid, static_cast<int64_t>(sync_round_)}};
   for (const auto& [sid, h] : learners_) {
     if (h.observer) continue;
     if (h.stage == LearnerHandler::Stage::kSynced || h.stage == LearnerHandler::Stage::kBroadcast) {
-      rounds.push_back(h.confirmed_round);
+      rounds[sid] = static_cast<int64_t>(h.confirmed_round);
     }
   }
-  const size_t quorum = voters_.size() / 2 + 1;
-  if (rounds.size() < quorum) return;
-  std::sort(rounds.begin(), rounds.end(), std::greater<uint64_t>());
-  const uint64_t confirmed = rounds[quorum - 1];
+  const uint64_t confirmed = static_cast<uint64_t>(QuorumValue(rounds, 0));
   for (auto it = pending_syncs_.begin(); it != pending_syncs_.end();) {
     if (it->round == 0 || it->round > confirmed || it->zxid > committed_zxid_) {
       ++it;
@@ -685,13 +682,14 @@ void ZabPeer::MaybeAdvanceRollover() {
     }
     if (!HasQuorum(ackers)) return;
     rollover_.stage = Rollover::Stage::kAwaitNewLeaderAck;
+    rollover_.newleader_zxid = history_.last();
     current_epoch_ = rollover_.epoch;
     PersistCurrentEpoch(rollover_.epoch);
     Event(absl::StrCat("rollover_epoch_agreed epoch=", rollover_.epoch));
     for (auto& [sid, h] : learners_) {
       rv1::PeerMessage m = ToLearner(h, rv1::PEER_MESSAGE_TYPE_NEWLEADER);
       m.set_epoch(rollover_.epoch);
-      m.set_zxid(Zxid::Make(rollover_.epoch, 0));
+      m.set_zxid(rollover_.newleader_zxid);
       Send(sid, std::move(m));
     }
   }
@@ -714,9 +712,27 @@ void ZabPeer::MaybeAdvanceRollover() {
 // ---- helpers ----
 
 bool ZabPeer::HasQuorum(const std::set<int64_t>& sids) const {
+  if (config_.contains_quorum) return config_.contains_quorum(sids);
   size_t votes = 0;
   for (int64_t sid : sids) votes += voters_.count(sid);
   return votes > voters_.size() / 2;
+}
+
+int64_t ZabPeer::QuorumValue(const std::map<int64_t, int64_t>& values, int64_t floor) const {
+  // Candidates from the highest down; at most one quorum test per voter.
+  std::vector<int64_t> candidates;
+  for (const auto& [sid, v] : values) candidates.push_back(v);
+  std::sort(candidates.begin(), candidates.end(), std::greater<int64_t>());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  for (int64_t v : candidates) {
+    if (v <= floor) break;
+    std::set<int64_t> holders;
+    for (const auto& [sid, value] : values) {
+      if (value >= v) holders.insert(sid);
+    }
+    if (HasQuorum(holders)) return v;
+  }
+  return floor;
 }
 
 bool ZabPeer::CountsForQuorum(const LearnerHandler& h) const {

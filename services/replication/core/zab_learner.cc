@@ -147,7 +147,12 @@ void ZabPeer::LearnerStep(const rv1::PeerMessage& m) {
       OnNewLeader(m);
       return;
     case rv1::PEER_MESSAGE_TYPE_UPTODATE:
-      if (learner_stage_ == LearnerStage::kAwaitUpToDate) OnUpToDate(m.zxid());
+      if (learner_stage_ != LearnerStage::kAwaitUpToDate) return;
+      if (m.zxid() > history_.last()) {
+        GoLooking(absl::StrCat("uptodate_beyond_log zxid=", Zxid::Hex(m.zxid())));
+        return;
+      }
+      OnUpToDate(m.zxid());
       return;
     case rv1::PEER_MESSAGE_TYPE_PING:
       OnLeaderPing(m);
@@ -234,6 +239,12 @@ void ZabPeer::OnNewLeader(const rv1::PeerMessage& m) {
         GoLooking(absl::StrCat("newleader_epoch_mismatch epoch=", epoch));
         return;
       }
+      if (m.zxid() != history_.last()) {
+        // Part of the synced history never arrived: never ack a short log.
+        GoLooking(absl::StrCat("newleader_gap leader_last=", Zxid::Hex(m.zxid()),
+                               " last=", Zxid::Hex(history_.last())));
+        return;
+      }
       current_epoch_ = epoch;
       PersistCurrentEpoch(epoch);
       learner_stage_ = LearnerStage::kAwaitUpToDate;
@@ -246,6 +257,11 @@ void ZabPeer::OnNewLeader(const rv1::PeerMessage& m) {
     case LearnerStage::kBroadcast:
       if (epoch == accepted_epoch_ && epoch > current_epoch_) {
         // Roll-over, step 2.
+        if (m.zxid() != history_.last()) {
+          GoLooking(absl::StrCat("newleader_gap leader_last=", Zxid::Hex(m.zxid()),
+                                 " last=", Zxid::Hex(history_.last())));
+          return;
+        }
         current_epoch_ = epoch;
         epoch_ = epoch;
         role_dirty_ = true;

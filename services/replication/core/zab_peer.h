@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -41,6 +42,11 @@ struct ZabConfig {
   std::vector<int64_t> voters;
   // Non-voting members. A peer is in exactly one of the two lists.
   std::vector<int64_t> observers;
+  // Which sets of voters form a quorum, for epochs, acks, liveness and sync
+  // confirmations. Pass the election's QuorumVerifier::ContainsQuorum so that
+  // weighted / hierarchical quorums (group.N, weight.N) apply here too.
+  // Empty: more than half of `voters`.
+  std::function<bool(const std::set<int64_t>&)> contains_quorum;
   // zoo.cfg initLimit / syncLimit, in ticks: discovery and synchronisation
   // must progress within init_limit; a follower silent for sync_limit ticks is
   // not counted in the leader's quorum, and a leader silent for sync_limit
@@ -183,6 +189,7 @@ class ZabPeer {
     int64_t last_zxid = 0;       // from ACKEPOCH
     int64_t acked_zxid = 0;      // durable on the learner (cumulative)
     int64_t sent_zxid = 0;       // last txn sent to it
+    int64_t sync_end_zxid = 0;   // the last txn of its sync (NEWLEADER's zxid)
     uint64_t last_heard_tick = 0;
     uint64_t stage_tick = 0;  // when the current stage began
     uint64_t confirmed_round = 0;
@@ -200,6 +207,7 @@ class ZabPeer {
     Stage stage = Stage::kNone;
     int64_t epoch = 0;
     uint64_t start_tick = 0;
+    int64_t newleader_zxid = 0;  // our last zxid when NEWLEADER went out
     std::set<int64_t> newleader_acks;
   };
 
@@ -235,6 +243,9 @@ class ZabPeer {
   void StartRollover();
   void MaybeAdvanceRollover();
   bool HasQuorum(const std::set<int64_t>& sids) const;
+  // The highest value v such that the voters whose value is >= v form a
+  // quorum (values by voter sid); `floor` if there is none.
+  int64_t QuorumValue(const std::map<int64_t, int64_t>& values, int64_t floor) const;
   bool CountsForQuorum(const LearnerHandler& h) const;
   int64_t LeaderMessageEpoch() const;
   ensemble::replication::v1::PeerMessage ToLearner(
