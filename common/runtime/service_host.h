@@ -30,7 +30,7 @@ class ServiceHost {
   grpc::Server* server() { return server_.get(); }
 
   // Stops accepting calls and cancels those in flight after `deadline_ms`.
-  void Shutdown(int deadline_ms = 2000);
+  void Shutdown(int deadline_ms = 300);
 
  private:
   ServiceHost() = default;

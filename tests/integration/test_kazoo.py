@@ -199,6 +199,18 @@ class KazooTest(unittest.TestCase):
         self.assertEqual(child_events[0].type, "CHILD")
         self.assertEqual(exist_events[0].type, "CREATED")
 
+    def test_sync_then_read_sees_other_clients_write(self):
+        other = connect(self.gw2)
+        try:
+            other.create(f"{self.root}/synced", b"v")
+        finally:
+            other.stop()
+            other.close()
+        self.assertEqual(self.zk.sync(self.root), self.root)
+        self.assertEqual(self.zk.get(f"{self.root}/synced")[0], b"v")
+        # An idle ensemble answers a sync too.
+        self.assertEqual(self.zk.sync("/"), "/")
+
     def test_four_letter_words(self):
         self.assertEqual(four_letter_word(self.gw1, "ruok"), "imok")
         srvr = four_letter_word(self.gw1, "srvr")

@@ -209,6 +209,22 @@ void ReplicationDriver::Handle(SubmitEvent& event) {
     if (!waiting_.empty()) Propose(std::exchange(waiting_, {}));
     pending_syncs_.push_back(PendingSync{event.stream, sync.id(), sequencer_->last_zxid()});
   }
+  // With nothing in flight the barrier is already reached.
+  CompleteSyncs();
+}
+
+void ReplicationDriver::CompleteSyncs() {
+  while (!pending_syncs_.empty() && pending_syncs_.front().zxid <= applied_zxid_) {
+    auto sync = pending_syncs_.front();
+    pending_syncs_.pop_front();
+    if (auto stream = sync.stream.lock()) {
+      ensemble::replication::v1::SubmitResponse reply;
+      auto* done = reply.add_syncs();
+      done->set_id(sync.id);
+      done->set_zxid(sync.zxid);
+      stream->Send(std::move(reply));
+    }
+  }
 }
 
 void ReplicationDriver::Propose(std::vector<ensemble::v1::Txn> txns) {
@@ -259,17 +275,7 @@ void ReplicationDriver::Handle(StorageResponse& event) {
   }
   committed_zxid_ = std::max(committed_zxid_, response.last_logged_zxid());
   applied_zxid_ = std::max(applied_zxid_, response.last_applied_zxid());
-  while (!pending_syncs_.empty() && pending_syncs_.front().zxid <= applied_zxid_) {
-    auto sync = pending_syncs_.front();
-    pending_syncs_.pop_front();
-    if (auto stream = sync.stream.lock()) {
-      ensemble::replication::v1::SubmitResponse reply;
-      auto* done = reply.add_syncs();
-      done->set_id(sync.id);
-      done->set_zxid(sync.zxid);
-      stream->Send(std::move(reply));
-    }
-  }
+  CompleteSyncs();
 }
 
 void ReplicationDriver::Handle(StorageDown& event) {

@@ -85,6 +85,8 @@ class ReplicationDriver {
   void Handle(StorageResponse& event);
   void Handle(StorageDown& event);
   void Tick(int64_t now_ms);
+  // Answers the sync barriers that storage has applied past.
+  void CompleteSyncs();
   void Propose(std::vector<ensemble::v1::Txn> txns);
   void SendToStorage(ensemble::storage::v1::LogRequest request);
   int64_t NowMs() const;

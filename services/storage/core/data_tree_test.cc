@@ -137,8 +137,10 @@ TEST(Create, EphemeralNeedsAnOpenSession) {
             Code(ZkError::kSessionExpired));
   // The session check comes before path validation (validateCreateRequest).
   EXPECT_EQ(h.Err(CreateOp("bad", "", kEphemeral), /*session=*/99), Code(ZkError::kSessionExpired));
-  // Persistent nodes need no session.
-  EXPECT_EQ(h.Err(CreateOp("/p"), /*session=*/99), 0);
+  // Any request of a session that is gone fails (ZooKeeper's checkSession);
+  // requests the leader issues itself carry session 0.
+  EXPECT_EQ(h.Err(CreateOp("/p"), /*session=*/99), Code(ZkError::kSessionExpired));
+  EXPECT_EQ(h.Err(CreateOp("/p"), /*session=*/0), 0);
 }
 
 TEST(FailedOp, LeavesTheTreeAndDigestAloneButAdvancesZxid) {

@@ -93,43 +93,53 @@ ApplyOutput StateMachine::Apply(const ensemble::v1::Txn& txn) {
   bool session_closed = false;
   ZkError err = ZkError::kOk;
   const ensemble::v1::Op& op = txn.op();
-  switch (op.op_case()) {
-    case ensemble::v1::Op::kCreate:
-      err = tree_->Create(op.create(), ctx, op_result, &triggers);
-      break;
-    case ensemble::v1::Op::kDelete:
-      err = tree_->Delete(op.delete_(), ctx, &triggers);
-      break;
-    case ensemble::v1::Op::kSetData:
-      err = tree_->SetData(op.set_data(), ctx, op_result, &triggers);
-      break;
-    case ensemble::v1::Op::kSetAcl:
-      err = tree_->SetAcl(op.set_acl(), ctx, op_result);
-      break;
-    case ensemble::v1::Op::kCheck:
-      err = tree_->Check(op.check(), ctx);
-      break;
-    case ensemble::v1::Op::kMulti:
-      err = ApplyMulti(op.multi(), ctx, &result, &triggers);
-      break;
-    case ensemble::v1::Op::kCreateSession:
-      sessions_.Add(header.session_id(), op.create_session().timeout_ms());
-      result.set_session_timeout_ms(op.create_session().timeout_ms());
-      break;
-    case ensemble::v1::Op::kCloseSession:
-      tree_->KillSession(header.session_id(), header.zxid(), &triggers);
-      sessions_.Remove(header.session_id());
-      session_closed = true;
-      break;
-    case ensemble::v1::Op::kDeleteContainer:
-      err = tree_->DeleteContainer(op.delete_container(), ctx, &triggers);
-      break;
-    case ensemble::v1::Op::kNoop:
-      break;
-    case ensemble::v1::Op::OP_NOT_SET:
-      err = ZkError::kMarshallingError;
-      break;
-  }
+  // A client request from a session that no longer exists fails as a whole,
+  // as ZooKeeper's PrepRequestProcessor (checkSession) makes it fail.
+  // Session 0 marks requests the leader itself issues.
+  const bool client_op = op.op_case() != ensemble::v1::Op::kCreateSession &&
+                         op.op_case() != ensemble::v1::Op::kCloseSession &&
+                         op.op_case() != ensemble::v1::Op::kDeleteContainer &&
+                         op.op_case() != ensemble::v1::Op::kNoop;
+  if (client_op && header.session_id() != 0 && !ctx.session_alive) {
+    err = ZkError::kSessionExpired;
+  } else
+    switch (op.op_case()) {
+      case ensemble::v1::Op::kCreate:
+        err = tree_->Create(op.create(), ctx, op_result, &triggers);
+        break;
+      case ensemble::v1::Op::kDelete:
+        err = tree_->Delete(op.delete_(), ctx, &triggers);
+        break;
+      case ensemble::v1::Op::kSetData:
+        err = tree_->SetData(op.set_data(), ctx, op_result, &triggers);
+        break;
+      case ensemble::v1::Op::kSetAcl:
+        err = tree_->SetAcl(op.set_acl(), ctx, op_result);
+        break;
+      case ensemble::v1::Op::kCheck:
+        err = tree_->Check(op.check(), ctx);
+        break;
+      case ensemble::v1::Op::kMulti:
+        err = ApplyMulti(op.multi(), ctx, &result, &triggers);
+        break;
+      case ensemble::v1::Op::kCreateSession:
+        sessions_.Add(header.session_id(), op.create_session().timeout_ms());
+        result.set_session_timeout_ms(op.create_session().timeout_ms());
+        break;
+      case ensemble::v1::Op::kCloseSession:
+        tree_->KillSession(header.session_id(), header.zxid(), &triggers);
+        sessions_.Remove(header.session_id());
+        session_closed = true;
+        break;
+      case ensemble::v1::Op::kDeleteContainer:
+        err = tree_->DeleteContainer(op.delete_container(), ctx, &triggers);
+        break;
+      case ensemble::v1::Op::kNoop:
+        break;
+      case ensemble::v1::Op::OP_NOT_SET:
+        err = ZkError::kMarshallingError;
+        break;
+    }
   if (err != ZkError::kOk) {
     op_result->clear_path();
     op_result->clear_stat();

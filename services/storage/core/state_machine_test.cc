@@ -24,6 +24,12 @@ using testing::SetDataOp;
 
 TEST(Apply, EchoesTheHeader) {
   StateMachine sm;
+  ensemble::v1::Txn open;
+  open.mutable_header()->set_zxid(0x500000002);
+  open.mutable_header()->set_session_id(42);
+  open.mutable_header()->set_type(ToInt(OpCode::kCreateSession));
+  open.mutable_op()->mutable_create_session()->set_timeout_ms(30000);
+  sm.Apply(open);
   ensemble::v1::Txn txn;
   txn.mutable_header()->set_zxid(0x500000003);
   txn.mutable_header()->set_session_id(42);
@@ -38,6 +44,17 @@ TEST(Apply, EchoesTheHeader) {
   EXPECT_EQ(out.result.result().type(), ToInt(OpCode::kCreate));
   EXPECT_EQ(out.result.err(), 0);
   EXPECT_EQ(sm.last_applied_zxid(), 0x500000003);
+}
+
+TEST(Apply, RequestOfAClosedSessionFailsWithSessionExpired) {
+  StateMachine sm;
+  ensemble::v1::Txn txn;
+  txn.mutable_header()->set_zxid(0x500000001);
+  txn.mutable_header()->set_session_id(77);
+  txn.mutable_header()->set_type(ToInt(OpCode::kSetData));
+  *txn.mutable_op() = SetDataOp("/zookeeper", "x");
+  EXPECT_EQ(sm.Apply(txn).result.err(), ToInt(ZkError::kSessionExpired));
+  EXPECT_EQ(sm.last_applied_zxid(), 0x500000001);
 }
 
 TEST(Apply, NoOpAndEmptyOp) {

@@ -351,6 +351,7 @@ TEST(WatchAcl, EventsNeedReadPermissionOfTheWatcher) {
   // Session 1 (no identity) watches through exists; session 2 is bob.
   h.Read(ToInt(OpCode::kExists), "/s", true, 1, 7);
   h.Read(ToInt(OpCode::kExists), "/s", true, 2, 7, {bob});
+  h.Apply(CreateSessionOp(30000), 2);
   h.Apply(SetDataOp("/s", "x"), 2, {bob});
   EXPECT_EQ(Events(h), (std::vector<Ev>{E(EventType::kNodeDataChanged, "/s", 2, 7)}));
   EXPECT_EQ(h.sm().WatchCount(), 0u);  // the denied watch is consumed all the same

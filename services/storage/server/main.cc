@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     spdlog::error("storage.restore_failed error={}", driver.status());
     return 1;
   }
-  storage::StorageService service(**driver);
+  storage::StorageService service(**driver, **log, options.snapshot_dir);
   runtime::AdminService admin("storage", runtime::PublicSettings(config),
                               [&](admin::v1::StatusResponse* r) {
                                 auto p = (*driver)->published();

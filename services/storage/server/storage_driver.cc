@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include "absl/strings/str_cat.h"
 #include "common/base/check.h"
 #include "common/base/zxid.h"
 #include "common/runtime/log.h"
@@ -351,6 +352,13 @@ void StorageDriver::ApplyCommitted() {
       uint64_t origin = txn.header().origin();
       if (origin != 0 && gateways_.count(origin)) {
         *Outbox(origin).add_items()->mutable_write() = std::move(out.result);
+      } else if (origin == 0 && txn.op().has_close_session()) {
+        // An expiry: every gateway hears of it, so the one holding the
+        // session's connection closes it (storage does not track where a
+        // session is attached).
+        for (const auto& [gateway_id, stream] : gateways_) {
+          *Outbox(gateway_id).add_items()->mutable_write() = out.result;
+        }
       }
     }
     unapplied_.pop_front();
@@ -505,6 +513,50 @@ void StorageDriver::SnapshotNow() {
     }
     Post([](StorageDriver& d) { d.snapshot_running_ = false; });
   });
+}
+
+absl::Status StorageDriver::InstallSnapshot(const std::string& path, int64_t zxid) {
+  if (appends_in_flight_ > 0 || !log_queue_.empty()) {
+    return absl::UnavailableError("log writes are in flight; install the snapshot afterwards");
+  }
+  auto loaded = ReadSnapshotFile(path, options_.machine);
+  if (!loaded.ok()) {
+    std::remove(path.c_str());
+    return loaded.status();
+  }
+  if ((*loaded)->last_applied_zxid() != zxid) {
+    std::remove(path.c_str());
+    return absl::DataLossError(absl::StrCat("snapshot holds zxid ",
+                                            Zxid::Hex((*loaded)->last_applied_zxid()),
+                                            ", announced ", Zxid::Hex(zxid)));
+  }
+  // Order matters for a crash in between: the file goes in place first, so
+  // a restart finds it; the log is then emptied up to it.
+  std::string final_path = options_.snapshot_dir + "/" + SnapshotFileName(zxid);
+  if (std::rename(path.c_str(), final_path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("rename ", path, ": errno ", errno));
+  }
+  absl::Status status = log_->TruncateAfter(0);
+  if (status.ok()) status = log_->PurgeBefore(zxid);
+  if (!status.ok()) {
+    FailStop(status);
+    return status;
+  }
+  state_ = std::move(*loaded);
+  unapplied_.clear();
+  parked_syncs_.clear();
+  durable_zxid_ = committed_zxid_ = last_submitted_zxid_ = snapshot_zxid_ = zxid;
+  for (auto& [gateway_id, stream] : gateways_) {
+    stream->Close(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                               "this peer installed a snapshot from the leader; reconnect"));
+  }
+  gateways_.clear();
+  gateway_ids_.clear();
+  outbox_.clear();
+  spdlog::info("storage.snapshot_installed zxid={} znodes={}", Zxid::Hex(zxid),
+               state_->ZnodeCount());
+  UpdateGauges();
+  return absl::OkStatus();
 }
 
 absl::Status StorageDriver::PurgeNow() {

@@ -71,6 +71,13 @@ class StorageDriver {
   void SnapshotNow();
   // Deletes old snapshots and the log they alone needed (autopurge).
   absl::Status PurgeNow();
+  // Replaces the whole state by the snapshot in `path` (received from the
+  // leader: ZAB SNAP): the log is emptied and starts after `zxid`, and
+  // attached gateways are disconnected (their watches lived in the old
+  // state; clients re-register them on reconnect).
+  // UNAVAILABLE while log writes are in flight (retry); DATA_LOSS if the file
+  // does not read back intact.
+  absl::Status InstallSnapshot(const std::string& path, int64_t zxid);
 
   // True while the log accepts writes (false after a disk error: fail-stop).
   bool healthy() const;

@@ -8,7 +8,9 @@ namespace ensemble::storage {
 // The gRPC face of storage: every call is handed to the driver thread.
 class StorageService final : public ensemble::storage::v1::Storage::CallbackService {
  public:
-  explicit StorageService(StorageDriver& driver) : driver_(driver) {}
+  // `log` is read directly (it is thread-safe) by log-range streams.
+  StorageService(StorageDriver& driver, const TxnLog& log, std::string snapshot_dir)
+      : driver_(driver), log_(log), snapshot_dir_(std::move(snapshot_dir)) {}
 
   grpc::ServerBidiReactor<ensemble::storage::v1::LogRequest, ensemble::storage::v1::LogResponse>*
   Log(grpc::CallbackServerContext* context) override;
@@ -21,6 +23,18 @@ class StorageService final : public ensemble::storage::v1::Storage::CallbackServ
                                      const ensemble::storage::v1::GetStateRequest* request,
                                      ensemble::storage::v1::StorageState* response) override;
 
+  grpc::ServerWriteReactor<ensemble::storage::v1::LogChunk>* ReadLog(
+      grpc::CallbackServerContext* context,
+      const ensemble::storage::v1::ReadLogRequest* request) override;
+
+  grpc::ServerWriteReactor<ensemble::storage::v1::SnapshotChunk>* ReadSnapshot(
+      grpc::CallbackServerContext* context,
+      const ensemble::storage::v1::ReadSnapshotRequest* request) override;
+
+  grpc::ServerReadReactor<ensemble::storage::v1::SnapshotChunk>* InstallSnapshot(
+      grpc::CallbackServerContext* context,
+      ensemble::storage::v1::InstallSnapshotResponse* response) override;
+
   grpc::ServerUnaryReactor* ListSessions(
       grpc::CallbackServerContext* context,
       const ensemble::storage::v1::ListSessionsRequest* request,
@@ -28,6 +42,8 @@ class StorageService final : public ensemble::storage::v1::Storage::CallbackServ
 
  private:
   StorageDriver& driver_;
+  const TxnLog& log_;
+  const std::string snapshot_dir_;
 };
 
 }  // namespace ensemble::storage
