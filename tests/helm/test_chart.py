@@ -664,15 +664,54 @@ def test_options():
             if d["kind"] == "StatefulSet":
                 # Pod names <sts>-<ordinal> carry a controller-revision-hash label: 52 is the limit.
                 C.expect(len(d["metadata"]["name"]) <= 52, f"long release: StatefulSet name too long")
-    # Required values fail with a message naming them.
+    # Required and inconsistent values fail with a message naming them.
     for s, msg in (("tls.client.enabled=true", "tls.client.existingSecret"),
-                   ("tls.quorum.enabled=true", "tls.quorum.existingSecret")):
+                   ("tls.quorum.enabled=true", "tls.quorum.existingSecret"),
+                   ("replicaCount=0", "replicaCount must be at least 1"),
+                   ("replicaCount=300", "below 256"),
+                   ("observers.enabled=true,replicaCount=5,observers.sidBase=3", "observers.sidBase (3)"),
+                   ("observers.enabled=true,observers.sidBase=250,observers.replicaCount=10", "below 256"),
+                   ("peer.podAntiAffinityPreset=strict", "peer.podAntiAffinityPreset"),
+                   ("gateway.autoscaling.enabled=true,gateway.autoscaling.minReplicas=9,"
+                    "gateway.autoscaling.maxReplicas=3", "minReplicas")):
         r = helm("template", RELEASE, CHART, "--set", s, check=False)
-        C.expect(r.returncode != 0 and msg in r.stderr, f"{s} without a Secret: {r.stderr.strip()}")
+        C.expect(r.returncode != 0 and msg in r.stderr, f"{s} accepted or unclear: {r.stderr.strip()}")
+
+
+# Values documented as one entry (their sub-keys are described in that entry).
+DOC_GROUPS = ("image.digests", "ports.metrics", "peer.updateStrategy", "peer.resources",
+              "peer.persistentVolumeClaimRetentionPolicy", "peer.startupProbe", "peer.livenessProbe",
+              "peer.readinessProbe", "gateway.updateStrategy", "gateway.resources",
+              "gateway.livenessProbe", "gateway.readinessProbe", "gateway.podDisruptionBudget",
+              "persistence.dataLog", "tls.client", "tls.quorum", "podSecurityContext.seccompProfile",
+              "containerSecurityContext.capabilities", "metrics.dashboard.labels")
+
+
+def check_docs():
+    """docs/kubernetes.md describes every value of values.yaml."""
+    doc = open(os.path.join(ROOT, "docs", "kubernetes.md")).read()
+    values = yaml.safe_load(open(os.path.join(CHART, "values.yaml")))
+    keys = []
+
+    def walk(d, prefix):
+        for k, v in d.items():
+            key = f"{prefix}{k}"
+            if key in DOC_GROUPS or not isinstance(v, dict) or not v:
+                keys.append(key)
+            else:
+                walk(v, key + ".")
+    walk(values, "")
+    for key in keys:
+        C.expect(f"| `{key}` |" in doc, f"docs/kubernetes.md: value {key} is not in the table")
+    table = doc.split("\n## Values\n", 1)[-1].split("\n## ", 1)[0]
+    for key in re.findall(r"^\| `([A-Za-z0-9_.]+)` \|", table, re.M):
+        C.expect(any(key == k or k.startswith(key + ".") for k in keys),
+                 f"docs/kubernetes.md documents {key}, which values.yaml does not have")
 
 
 def main():
     tools()
+    check_docs()
     test_default()
     test_all_features()
     check_dashboard()

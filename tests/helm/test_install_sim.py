@@ -471,9 +471,14 @@ class Cluster:
     # -- cleanup ------------------------------------------------------------
 
     def cleanup(self):
-        for pod in self.pods:
-            for name, p in pod.procs.items():
-                stop(p)
+        procs = [p for pod in self.pods for p in pod.procs.values() if p.poll() is None]
+        for p in procs:  # SIGTERM to all first, then wait for each
+            try:
+                os.kill(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for p in procs:
+            stop(p)
         for ns in reversed(self.namespaces):
             run("ip", "netns", "del", ns, check=False)
             shutil.rmtree(f"/etc/netns/{ns}", ignore_errors=True)
@@ -670,6 +675,23 @@ def check_every_gateway_served(cluster):
         C.expect(total > 0, f"{pod.name}: served no request (ensemble_gateway_requests_total={total})")
 
 
+def remove_stale_namespaces():
+    """Namespaces left by an earlier run of this test that was killed (its pid is in the
+    name). Only empty ones are removed; processes are never touched here."""
+    r = run("ip", "netns", "list", check=False)
+    for line in r.stdout.splitlines():
+        m = re.match(r"(ensim(\d+)-\S+)", line)
+        if not m or os.path.exists(f"/proc/{m.group(2)}"):
+            continue
+        ns = m.group(1)
+        if run("ip", "netns", "pids", ns, check=False).stdout.strip():
+            log(f"stale namespace {ns} still has processes; left alone")
+            continue
+        run("ip", "netns", "del", ns, check=False)
+        shutil.rmtree(f"/etc/netns/{ns}", ignore_errors=True)
+        log(f"removed stale namespace {ns}")
+
+
 def main():
     if os.geteuid() != 0:
         skip("needs root (network namespaces)")
@@ -686,6 +708,7 @@ def main():
         run("ip", "netns", "list")
     except Exception as e:  # noqa: BLE001
         skip(f"cannot use network namespaces here: {e}")
+    remove_stale_namespaces()
     root = tempfile.mkdtemp(prefix="ens-sim-")
     os.chmod(root, 0o755)
     cluster = Cluster(docs, root)
