@@ -108,6 +108,7 @@ def check_pod(w, docs, label, values):
     C.expect(sc.get("runAsUser", 0) != 0, f"{label}: pod runAsUser is root")
     C.expect("fsGroup" in sc, f"{label}: pod fsGroup (volumes writable by the user)")
     C.equal(spec.get("automountServiceAccountToken"), False, f"{label}: service account token")
+    C.equal(spec.get("enableServiceLinks"), False, f"{label}: enableServiceLinks")
     C.expect(selects(w["spec"]["selector"]["matchLabels"], pod_labels(w)),
              f"{label}: selector does not select its own pods")
     C.expect("checksum/config" in w["spec"]["template"]["metadata"].get("annotations", {}),

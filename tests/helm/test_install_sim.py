@@ -552,6 +552,16 @@ def check_configs(cluster):
 
 def check_status(cluster):
     peers = [p for p in cluster.pods if p.owner["kind"] == "StatefulSet"]
+    leaders = []
+    for pod in peers:
+        repl = next(c for c in pod.spec["containers"] if c["name"] == "replication")
+        r = run("ip", "netns", "exec", cluster.net, os.path.join(bin_dir(), "ensemblectl"), "status",
+                "--endpoints", f"{pod.ip}:{repl['readinessProbe']['grpc']['port']}", "-o", "json", check=False)
+        if C.equal(r.returncode, 0, f"{pod.name}: replication status ({r.stderr.strip()})"):
+            status = json.loads(r.stdout)
+            if (status[0] if isinstance(status, list) else status).get("role") in ("leading", "standalone"):
+                leaders.append(pod.name)
+    C.equal(len(leaders), 1, f"exactly one peer leads (leading: {leaders})")
     for pod in peers:
         base = 0
         for c in pod.spec.get("initContainers", []):
