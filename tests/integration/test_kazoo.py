@@ -219,7 +219,19 @@ class KazooTest(unittest.TestCase):
         mntr = dict(line.split("\t", 1) for line in four_letter_word(self.gw1, "mntr").splitlines()
                     if "\t" in line)
         self.assertIn("zk_version", mntr)
-        self.assertGreaterEqual(int(mntr["zk_znode_count"]), 4)
+        # Figures that live in storage reach mntr too (polled every 2 s).
+        self.zk.create(f"{self.root}/mntr", b"x" * 100, ephemeral=True)
+        self.zk.exists(f"{self.root}/mntr", watch=lambda e: None)
+
+        def mntr_value(key):
+            text = four_letter_word(self.gw1, "mntr")
+            return int(dict(l.split("\t", 1) for l in text.splitlines() if "\t" in l)[key])
+
+        wait_until(lambda: mntr_value("zk_znode_count") >= 6, timeout=10, what="zk_znode_count")
+        wait_until(lambda: mntr_value("zk_watch_count") >= 1, timeout=10, what="zk_watch_count")
+        wait_until(lambda: mntr_value("zk_ephemerals_count") >= 1, timeout=10,
+                   what="zk_ephemerals_count")
+        self.assertGreaterEqual(mntr_value("zk_approximate_data_size"), 100)
 
 
 class ReconnectTest(unittest.TestCase):

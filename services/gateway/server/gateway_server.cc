@@ -530,6 +530,9 @@ void GatewayServer::AnswerFourLetterWord(ClientLink& link, const FourLetterWordR
   info.zxid = env_.applied_zxid;
   info.node_count = node_count_;
   info.tree_digest = tree_digest_;
+  info.watch_count = watch_count_;
+  info.ephemerals_count = ephemerals_count_;
+  info.approximate_data_size = data_size_;
   info.min_latency_ms = latency_min_ms_ < 0 ? 0 : latency_min_ms_;
   info.avg_latency_ms =
       latency_count_ == 0
@@ -781,6 +784,9 @@ void GatewayServer::Poll() {
                                          asio::post(*io, [this, call] {
                                            node_count_ = call->response.znode_count();
                                            tree_digest_ = call->response.tree_digest();
+                                           watch_count_ = call->response.watch_count();
+                                           ephemerals_count_ = call->response.ephemerals_count();
+                                           data_size_ = call->response.approximate_data_size();
                                          });
                                        }
                                        --calls_in_flight_;

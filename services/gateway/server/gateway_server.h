@@ -181,6 +181,9 @@ class GatewayServer final : public LinkOwner {
   std::string mode_ = "standalone";
   int64_t node_count_ = 0;
   int64_t tree_digest_ = 0;
+  int64_t watch_count_ = 0;  // on the home storage
+  int64_t ephemerals_count_ = 0;
+  int64_t data_size_ = 0;
   int64_t global_sessions_ = 0;
   int64_t trace_mask_ = 306;  // ZooTrace's default text trace mask
   int64_t packets_received_ = 0;

@@ -614,6 +614,10 @@ ensemble::storage::v1::StorageState StorageDriver::State() const {
   state.set_oldest_logged_zxid(log_->PurgedZxid());
   state.set_znode_count(static_cast<int64_t>(state_->ZnodeCount()));
   state.set_tree_digest(static_cast<int64_t>(state_->Digest()));
+  state.set_watch_count(static_cast<int64_t>(state_->WatchCount()));
+  state.set_ephemerals_count(static_cast<int64_t>(state_->EphemeralCount()));
+  state.set_approximate_data_size(state_->ApproximateDataSize());
+  state.set_session_count(static_cast<int64_t>(state_->SessionCount()));
   return state;
 }
 
