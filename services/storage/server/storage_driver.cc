@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <chrono>
 
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <filesystem>
 #include "absl/strings/str_cat.h"
 #include "common/base/check.h"
@@ -486,6 +488,12 @@ void StorageDriver::SnapshotNow() {
   auto start = std::chrono::steady_clock::now();
   pid_t pid = fork();
   if (pid == 0) {
+    // The child must not outlive the server (a restarted server would find
+    // its ports held and race it on the snapshot folder): it dies with its
+    // parent and lets go of every inherited descriptor but stderr.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1) _exit(1);
+    close_range(3, ~0U, 0);
     auto written = WriteSnapshotFile(options_.snapshot_dir, *state_);
     _exit(written.ok() ? 0 : 1);
   }
