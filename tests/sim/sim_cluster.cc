@@ -93,21 +93,23 @@ SimOptions SimOptions::Swarm(uint64_t seed) {
   o.liveness_ticks = 40 * static_cast<uint64_t>(o.init_limit_ticks) + 400;
   o.client_timeout_ticks = 4 * static_cast<uint64_t>(o.init_limit_ticks) + 40;
   o.election_delay_max_ticks = 1 + r.Uniform(4);
+  o.use_fle = !r.OneIn(5);
   return o;
 }
 
 std::string SimOptions::Describe() const {
   return absl::StrFormat(
-      "seed=%d voters=%d observers=%d init_limit=%d sync_limit=%d cache=%d counter0=0x%x "
+      "seed=%d election=%s voters=%d observers=%d init_limit=%d sync_limit=%d cache=%d "
+      "counter0=0x%x "
       "delay=%d..%d loss=%d/1000 replay=%d/1000 partition=%d/1000 heal=%d/1000 "
       "crash=%d/1000 restart=%d..%d torn=%d fsync=%d..%d snapshot_every=%d clients=%d "
       "write=%d/1000 sync=%d/1000 silence=%d/1000 session_timeout=%dms chaos=%d liveness=%d",
-      seed, voters, observers, init_limit_ticks, sync_limit_ticks, log_cache_txns,
-      initial_counter_for_testing, net.delay_min_steps, net.delay_mean_steps, net.loss_per_mille,
-      net.replay_per_mille, partition_per_mille, heal_per_mille, crash_per_mille, restart_min_ticks,
-      restart_max_ticks, torn_writes, fsync_min_steps, fsync_max_steps, snapshot_every_txns,
-      clients, write_per_mille, sync_per_mille, silence_per_mille, session_timeout_ms, chaos_ticks,
-      liveness_ticks);
+      seed, use_fle ? "fle" : "oracle", voters, observers, init_limit_ticks, sync_limit_ticks,
+      log_cache_txns, initial_counter_for_testing, net.delay_min_steps, net.delay_mean_steps,
+      net.loss_per_mille, net.replay_per_mille, partition_per_mille, heal_per_mille,
+      crash_per_mille, restart_min_ticks, restart_max_ticks, torn_writes, fsync_min_steps,
+      fsync_max_steps, snapshot_every_txns, clients, write_per_mille, sync_per_mille,
+      silence_per_mille, session_timeout_ms, chaos_ticks, liveness_ticks);
 }
 
 std::string SimStats::Describe() const {
@@ -129,6 +131,7 @@ Cluster::Cluster(SimOptions options)
   ENSEMBLE_CHECK(options_.voters >= 1);
   for (int i = 1; i <= options_.voters; ++i) voter_sids_.push_back(i);
   for (int i = 1; i <= options_.observers; ++i) observer_sids_.push_back(options_.voters + i);
+  quorum_ = std::make_shared<election::MajorityQuorum>(voter_sids_);
   for (int64_t sid : voter_sids_) peers_[sid].voter = true;
   for (int64_t sid : observer_sids_) peers_[sid].voter = false;
   for (auto& [sid, p] : peers_) {
@@ -151,6 +154,10 @@ zab::ZabConfig Cluster::ConfigFor(int64_t sid, uint64_t incarnation) const {
   c.log_cache_txns = options_.log_cache_txns;
   c.conn_base = incarnation << 32;
   c.initial_counter_for_testing = options_.initial_counter_for_testing;
+  auto quorum = quorum_;
+  c.contains_quorum = [quorum](const std::set<int64_t>& sids) {
+    return quorum->ContainsQuorum(sids);
+  };
   return c;
 }
 
@@ -197,6 +204,18 @@ void Cluster::Start(Peer& p) {
     s.sessions.push_back(st);
   }
   p.zab = std::make_unique<zab::ZabPeer>(ConfigFor(p.sid, p.incarnation), s);
+  if (options_.use_fle) {
+    election::ElectionOptions eo;
+    eo.sid = p.sid;
+    eo.quorum = quorum_;
+    eo.finalize_wait_ticks = 2;
+    eo.min_notification_interval_ticks = 2;
+    eo.max_notification_interval_ticks = 40;
+    eo.leader_timeout_ticks = 0;  // ZAB's own timeouts detect a dead leader
+    eo.seed = options_.seed ^ (static_cast<uint64_t>(p.sid) << 40) ^ p.incarnation;
+    p.fle = std::make_unique<election::FastLeaderElection>(eo);
+  }
+  p.election_pending = false;
   p.up = true;
   p.pending.clear();
   p.fsync_running = false;
@@ -266,12 +285,24 @@ bool Cluster::RunUntil(const std::function<bool()>& condition, uint64_t max_tick
 
 void Cluster::Step() {
   ++step_;
+  if (network_.in_flight() > kMaxInFlight) {
+    Fail(absl::StrCat("message storm: ", network_.in_flight(), " messages in flight (",
+                      network_.BusiestLinks(4), ")"));
+    return;
+  }
   // Deliveries.
   for (Packet& packet : network_.TakeDue(step_)) {
     auto it = peers_.find(packet.to);
     if (it == peers_.end() || !it->second.up) continue;
-    it->second.zab->Step(packet.from, packet.message);
-    ProcessReadies(it->second);
+    if (packet.election) {
+      if (it->second.fle) {
+        it->second.fle->Step(packet.notification);
+        DriveElection(it->second);
+      }
+    } else {
+      it->second.zab->Step(packet.from, packet.message);
+      ProcessReadies(it->second);
+    }
     if (failed()) return;
   }
   // Disks.
@@ -284,6 +315,10 @@ void Cluster::Step() {
     if (!p.up || (step_ + static_cast<uint64_t>(sid)) % kStepsPerTick != 0) continue;
     p.zab->Tick(static_cast<int64_t>(step_ * options_.tick_ms / kStepsPerTick));
     ProcessReadies(p);
+    if (p.up && p.fle) {
+      p.fle->Tick();
+      DriveElection(p);
+    }
     if (failed()) return;
   }
   if (step_ % kStepsPerTick == 0) Tick();
@@ -295,7 +330,7 @@ void Cluster::Tick() {
     if (!p.up && options_.auto_restart && p.restart_at_tick <= tick()) Restart(sid);
   }
   if (faults_enabled_) InjectFaults();
-  Elect();
+  if (!options_.use_fle) Elect();
   DriveClients();
   if (tick() % 50 == 0) CheckDurability();
 }
@@ -311,6 +346,29 @@ void Cluster::ProcessReadies(Peer& p) {
     if (failed()) return;
   }
   if (p.up) StartFsync(p);
+  if (p.up && p.fle) DriveElection(p);
+}
+
+void Cluster::DriveElection(Peer& p) {
+  if (p.election_pending && p.zab->role() == zab::Role::kLooking) {
+    p.election_pending = false;
+    p.fle->Start(election::LocalState{p.sid, p.zab->last_zxid(), p.zab->current_epoch()});
+  }
+  election::ElectionOutput out = p.fle->TakeOutput();
+  for (auto& line : out.trace) TraceEvent(p.sid, absl::StrCat("fle ", line));
+  // The election's failure detector gave its decision up; a new round starts
+  // once replication looks again too.
+  if (out.restart_reason) p.election_pending = true;
+  for (const auto& n : out.notifications) {
+    network_.SendElection(p.sid, n.to, n.notification, step_);
+  }
+  if (out.decision && p.zab->role() == zab::Role::kLooking) {
+    const election::Decision& d = *out.decision;
+    TraceEvent(p.sid, absl::StrCat("elected: leader p", d.leader, " round=", d.election_epoch,
+                                   d.joined ? " (joined)" : "", " ticks=", d.ticks));
+    p.zab->ElectionFinished(zab::ElectionResult{d.leader, d.peer_epoch});
+    ProcessReadies(p);
+  }
 }
 
 // Executes one Ready in the order ready.h prescribes.
@@ -386,6 +444,7 @@ void Cluster::Execute(Peer& p, zab::Ready rd) {
   for (const auto& s : rd.sync_done) OnSyncDone(p, s);
   for (const auto& txn : rd.rejected) OnRejected(p, txn);
   if (rd.look_again) {
+    p.election_pending = true;
     p.looking = true;
     p.looking_since = tick();
     p.election_delay = Between(rng_, 1, options_.election_delay_max_ticks);
@@ -505,6 +564,7 @@ void Cluster::Crash(int64_t sid) {
   if (!p.up) return;
   p.up = false;
   p.zab.reset();
+  p.fle.reset();
   p.sm.reset();
   p.pending.clear();
   p.fsync_running = false;
@@ -513,6 +573,13 @@ void Cluster::Crash(int64_t sid) {
   stats_.lost_unsynced_writes += lost;
   network_.DropInFlight(sid);
   ++stats_.crashes;
+  // The crashed process's streams end: the others notice (a TCP reset).
+  for (auto& [other, q] : peers_) {
+    if (!q.up) continue;
+    if (q.fle) q.fle->PeerDisconnected(sid);
+    q.zab->PeerDisconnected(sid);
+    ProcessReadies(q);
+  }
   p.restart_at_tick =
       tick() + Between(rng_, options_.restart_min_ticks, options_.restart_max_ticks);
   TraceEvent(sid, absl::StrCat("CRASH lost_unsynced_writes=", lost,
@@ -851,7 +918,6 @@ void Cluster::OnSyncDone(Peer& p, const zab::SyncDone& done) {
 }
 
 void Cluster::OnRejected(Peer& p, const ensemble::v1::Txn& txn) {
-  TraceEvent(p.sid, absl::StrCat("rejected cxid=", txn.header().cxid()));
   for (Client& c : clients_) {
     if (c.waiting && c.home == p.sid && c.cxid == txn.header().cxid()) {
       c.waiting = false;

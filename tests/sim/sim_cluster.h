@@ -8,13 +8,14 @@
 // checkers after every step. One seed fixes everything (the swarm options,
 // the network, the disks, the clients), so a failing seed replays exactly.
 //
-// Election stand-in: the real FastLeaderElection core (services/election/core)
-// is not available yet; a deterministic oracle plays its part. A LOOKING peer
-// joins a reachable peer that is LEADING (as FLE's out-of-election votes do);
-// otherwise a set of LOOKING voters that reach each other and form a quorum
-// elects the one with the highest (currentEpoch, lastZxid, sid), which is what
-// FLE's total order converges to. ZAB's safety does not rest on this choice:
-// discovery drops learners ahead of the leader.
+// Election: each peer runs the real FastLeaderElection core
+// (services/election/core), its notifications on the same simulated links.
+// Some seeds use a stand-in instead (use_fle = false), a deterministic
+// oracle: a LOOKING peer joins a reachable peer that is LEADING (as FLE's
+// out-of-election votes do); otherwise a set of LOOKING voters that reach each
+// other and form a quorum elects the one with the highest (currentEpoch,
+// lastZxid, sid), which is what FLE's total order converges to. ZAB's safety
+// does not rest on either: discovery drops learners ahead of the leader.
 
 #include <cstddef>
 #include <cstdint>
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "common/base/rng.h"
+#include "services/election/core/fast_leader_election.h"
 #include "services/replication/core/zab_peer.h"
 #include "services/storage/core/state_machine.h"
 #include "tests/sim/sim_network.h"
@@ -40,6 +42,8 @@ struct SimOptions {
   uint64_t seed = 1;
   int voters = 3;
   int observers = 0;
+  // The real fast leader election (else the oracle stand-in).
+  bool use_fle = true;
   int32_t init_limit_ticks = 10;
   int32_t sync_limit_ticks = 5;
   int64_t tick_ms = 100;
@@ -150,6 +154,8 @@ class Cluster {
   std::string Trace() const;
 
   static constexpr uint64_t kStepsPerTick = 10;
+  // More messages in flight than this is a storm (a protocol ping-pong): fail.
+  static constexpr size_t kMaxInFlight = 100000;
 
  private:
   struct Pending {
@@ -162,6 +168,8 @@ class Cluster {
     bool voter = true;
     SimTxnLog disk;
     std::unique_ptr<zab::ZabPeer> zab;
+    std::unique_ptr<election::FastLeaderElection> fle;
+    bool election_pending = false;  // ZAB asked to look: start a round
     std::unique_ptr<storage::StateMachine> sm;
     bool up = false;
     uint64_t incarnation = 0;
@@ -210,6 +218,7 @@ class Cluster {
   void StartFsync(Peer& p);
   void FinishFsync(Peer& p);
   void Elect();
+  void DriveElection(Peer& p);
   void InjectFaults();
   void DriveClients();
   void SubmitFor(Client& c, ensemble::v1::Txn txn);
@@ -235,6 +244,7 @@ class Cluster {
   std::map<int64_t, Peer> peers_;
   std::vector<int64_t> voter_sids_;
   std::vector<int64_t> observer_sids_;
+  std::shared_ptr<const election::QuorumVerifier> quorum_;
   uint64_t step_ = 0;
   bool faults_enabled_ = true;
   bool clients_enabled_ = true;

@@ -32,6 +32,8 @@ using ensemble::sim::SimOptions;
 
 Cluster* g_cluster = nullptr;
 uint64_t g_seed = 0;
+// --election: 0 = as the seed's swarm says, 1 = always FLE, 2 = always the oracle.
+int g_election = 0;
 
 void OnAbort(int) {
   std::fprintf(stderr, "\nensemble_sim: abort (a broken invariant) with seed=%llu\n",
@@ -48,7 +50,12 @@ void OnAbort(int) {
 
 // Runs one seed; prints a report on failure (or always if verbose).
 bool RunSeed(uint64_t seed, bool verbose) {
+  if (verbose) {
+    std::fprintf(stderr, "running seed=%llu\n", static_cast<unsigned long long>(seed));
+    std::fflush(stderr);
+  }
   SimOptions options = SimOptions::Swarm(seed);
+  if (g_election != 0) options.use_fle = g_election == 1;
   Cluster cluster(options);
   g_cluster = &cluster;
   g_seed = seed;
@@ -95,7 +102,7 @@ std::vector<uint64_t> ReadSeeds(const std::string& path) {
 void Usage() {
   std::fprintf(stderr,
                "usage: ensemble_sim [--seed N | --seeds-file FILE | --random [--count N] "
-               "[--time-budget-s S]] [--verbose]\n"
+               "[--time-budget-s S]] [--election swarm|fle|oracle] [--verbose] [--keep-going]\n"
                "       ENSEMBLE_SIM_SEED=N ensemble_sim   (replay one seed)\n");
 }
 
@@ -106,6 +113,7 @@ int main(int argc, char** argv) {
   std::vector<uint64_t> seeds;
   bool random = false;
   bool verbose = false;
+  bool keep_going = false;
   uint64_t count = 0;
   double budget_s = 0;
   for (int i = 1; i < argc; ++i) {
@@ -129,6 +137,18 @@ int main(int argc, char** argv) {
       budget_s = std::strtod(value().c_str(), nullptr);
     } else if (arg == "--verbose") {
       verbose = true;
+    } else if (arg == "--keep-going") {
+      keep_going = true;
+    } else if (arg == "--election") {
+      std::string v = value();
+      if (v == "fle") {
+        g_election = 1;
+      } else if (v == "oracle") {
+        g_election = 2;
+      } else if (v != "swarm") {
+        Usage();
+        return 2;
+      }
     } else {
       Usage();
       return 2;
@@ -147,9 +167,13 @@ int main(int argc, char** argv) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   uint64_t ran = 0;
+  std::vector<uint64_t> failed;
   for (uint64_t seed : seeds) {
-    if (!RunSeed(seed, verbose)) return 1;
     ++ran;
+    if (!RunSeed(seed, verbose)) {
+      failed.push_back(seed);
+      if (!keep_going) return 1;
+    }
   }
   if (random) {
     std::random_device device;
@@ -157,10 +181,21 @@ int main(int argc, char** argv) {
     while ((count == 0 || random_ran < count) && (budget_s <= 0 || elapsed_s() < budget_s)) {
       if (count == 0 && budget_s <= 0) break;
       uint64_t seed = (static_cast<uint64_t>(device()) << 32) | device();
-      if (!RunSeed(seed, verbose)) return 1;
       ++random_ran;
       ++ran;
+      if (!RunSeed(seed, verbose)) {
+        failed.push_back(seed);
+        if (!keep_going) return 1;
+      }
     }
+  }
+  if (!failed.empty()) {
+    std::fprintf(stderr, "ensemble_sim: %zu of %llu seeds failed:", failed.size(),
+                 static_cast<unsigned long long>(ran));
+    for (uint64_t seed : failed)
+      std::fprintf(stderr, " %llu", static_cast<unsigned long long>(seed));
+    std::fprintf(stderr, "\n");
+    return 1;
   }
   std::printf("ensemble_sim: %llu seeds passed in %.1f s\n", static_cast<unsigned long long>(ran),
               elapsed_s());

@@ -14,11 +14,13 @@
 #include <map>
 #include <queue>
 #include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "common/base/rng.h"
 #include "ensemble/replication.pb.h"
+#include "services/election/core/vote.h"
 
 namespace ensemble::sim {
 
@@ -30,10 +32,14 @@ struct NetworkOptions {
   uint64_t replay_delay_max_steps = 50;
 };
 
+// One message: ZAB (replication) or a fast-leader-election notification.
+// Both kinds share the links, their delays, faults and partitions.
 struct Packet {
   int64_t from = 0;
   int64_t to = 0;
-  ensemble::replication::v1::PeerMessage message;
+  bool election = false;
+  ensemble::replication::v1::PeerMessage message;  // !election
+  ensemble::election::Notification notification;   // election
 };
 
 class SimNetwork {
@@ -45,6 +51,8 @@ class SimNetwork {
 
   // Queues a message; it may be lost or duplicated. `now` in steps.
   void Send(int64_t from, int64_t to, ensemble::replication::v1::PeerMessage message, uint64_t now);
+  void SendElection(int64_t from, int64_t to, const ensemble::election::Notification& n,
+                    uint64_t now);
   // Every packet due at or before `now` on an open link, in delivery order.
   // Packets on a cut link are dropped when due.
   std::vector<Packet> TakeDue(uint64_t now);
@@ -64,6 +72,10 @@ class SimNetwork {
   // Drops a message when it returns true (scenario tests).
   std::function<bool(const Packet&)> filter;
 
+  size_t in_flight() const { return queue_.size(); }
+  // The busiest links in flight, e.g. "2->3 election x51234, ..." (for a
+  // storm's report).
+  std::string BusiestLinks(size_t n) const;
   uint64_t sent() const { return sent_; }
   uint64_t lost() const { return lost_; }
   uint64_t replayed() const { return replayed_; }
@@ -78,6 +90,7 @@ class SimNetwork {
     bool operator>(const Scheduled& o) const { return at != o.at ? at > o.at : seq > o.seq; }
   };
   uint64_t Delay();
+  void Enqueue(Packet packet, uint64_t now);
 
   Rng rng_;
   NetworkOptions options_;

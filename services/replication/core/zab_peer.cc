@@ -215,6 +215,20 @@ void ZabPeer::LogPurged(int64_t zxid) {
   Event(absl::StrCat("log_purged floor=", Zxid::Hex(history_.floor())));
 }
 
+void ZabPeer::PeerDisconnected(int64_t sid) {
+  switch (role_) {
+    case Role::kLooking:
+      return;
+    case Role::kLeading:
+      if (learners_.count(sid) > 0) DropLearner(sid, "disconnected");
+      return;
+    case Role::kFollowing:
+    case Role::kObserving:
+      if (sid == leader_sid_) GoLooking(absl::StrCat("leader_disconnected leader=", sid));
+      return;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Output
 

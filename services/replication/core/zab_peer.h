@@ -125,6 +125,12 @@ class ZabPeer {
   // The driver purged its log up to `zxid` (autopurge after a snapshot). From
   // now on the core asks for a snapshot for learners behind it.
   void LogPurged(int64_t zxid);
+  // The stream to or from `sid` ended (its process stopped, the connection
+  // broke). A learner whose leader this is looks again at once, as a ZooKeeper
+  // follower does when the leader's socket closes; a leader forgets that
+  // learner (it reconnects with a new FOLLOWERINFO). Optional: without it the
+  // heartbeat timeouts find the same, later.
+  void PeerDisconnected(int64_t sid);
 
   // ---- Output ----
 

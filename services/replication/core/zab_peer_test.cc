@@ -178,6 +178,26 @@ TEST(ZabSync, NewLeaderAckWaitsForTheSyncedHistoryAndEpochToBeDurable) {
   EXPECT_TRUE(h.peer(1).serving());
 }
 
+// Found by the simulator: a learner that lost part of the synced history (a
+// PROPOSAL batch before NEWLEADER) must not ack NEWLEADER over a short log;
+// NEWLEADER names the history's last zxid and the learner checks it.
+TEST(ZabSync, LearnerMissingPartOfTheSyncNeverAcksNewLeader) {
+  Harness h(3, 0, {{1, DiskAt(1, 1, 1, 5)}, {2, DiskAt(1, 1, 1, 2)}, {3, DiskAt(1, 1, 1, 5)}});
+  h.Cut(1, 3);
+  h.drop = [](const testing::Delivery& d) {
+    return d.to == 2 && d.message.type() == rv1::PEER_MESSAGE_TYPE_PROPOSAL;
+  };
+  h.ClearLookAgain();
+  h.Elect(1);
+  h.Deliver();
+  ASSERT_FALSE(h.SentTo(2, rv1::PEER_MESSAGE_TYPE_NEWLEADER).empty());
+  EXPECT_EQ(h.SentTo(2, rv1::PEER_MESSAGE_TYPE_NEWLEADER).back().zxid(), Z(1, 5));
+  EXPECT_TRUE(h.SentBy(2, rv1::PEER_MESSAGE_TYPE_ACK).empty());
+  EXPECT_TRUE(h.looked_again(2));
+  EXPECT_EQ(h.disk(2).current_epoch, 1);  // the new epoch was not taken
+  EXPECT_FALSE(h.peer(1).serving());
+}
+
 // ---------------------------------------------------------------------------
 // Commit
 
@@ -524,6 +544,23 @@ TEST(ZabRoles, FollowerLooksAgainWhenTheLeaderIsSilent) {
   EXPECT_EQ(h.peer(2).epoch(), 2);
   EXPECT_GE(h.disk(3).applied, committed);
   EXPECT_EQ(h.disk(3).log.count(committed), 1u);
+}
+
+// Learner.followLeader: a broken connection to the leader ends following at
+// once (no waiting for syncLimit); the leader forgets the learner.
+TEST(ZabRoles, DisconnectedLeaderMeansLookingAtOnce) {
+  Harness h(3);
+  ASSERT_TRUE(h.Establish(1));
+  h.ClearLookAgain();
+  h.peer(2).PeerDisconnected(1);
+  h.peer(1).PeerDisconnected(3);
+  h.Drain();
+  EXPECT_EQ(h.peer(2).role(), Role::kLooking);
+  EXPECT_TRUE(h.looked_again(2));
+  EXPECT_EQ(h.peer(1).learner_sids(), std::vector<int64_t>{2});  // 3 forgotten
+  h.peer(3).PeerDisconnected(2);                                 // not its leader: nothing changes
+  h.Drain();
+  EXPECT_EQ(h.peer(3).role(), Role::kFollowing);
 }
 
 }  // namespace
