@@ -15,6 +15,9 @@
 // the methods below, output is `Ready` (ready.h) with the contract the driver
 // must follow. Same state plus same inputs gives the same output.
 //
+// A new peer is LOOKING and its first Ready has look_again set: the driver
+// starts an election and reports the result with ElectionFinished.
+//
 // Not thread-safe: one driver thread owns it.
 
 #include <cstddef>
