@@ -7,8 +7,39 @@ namespace ensemble::runtime {
 const char* EnsembleVersion() { return "0.1.0"; }
 
 AdminService::AdminService(std::string process, std::map<std::string, std::string> settings,
-                           StatusFiller filler)
-    : process_(std::move(process)), settings_(std::move(settings)), filler_(std::move(filler)) {}
+                           StatusFiller filler, Actions actions)
+    : process_(std::move(process)),
+      settings_(std::move(settings)),
+      filler_(std::move(filler)),
+      actions_(std::move(actions)) {}
+
+namespace {
+
+grpc::ServerUnaryReactor* RunAction(grpc::CallbackServerContext* context,
+                                    const AdminService::Action& action, const char* name) {
+  auto* reactor = context->DefaultReactor();
+  if (!action) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                 std::string(name) + " is not an action of this process"));
+    return reactor;
+  }
+  action([reactor](grpc::Status status) { reactor->Finish(status); });
+  return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* AdminService::SnapshotNow(grpc::CallbackServerContext* context,
+                                                    const ensemble::admin::v1::SnapshotNowRequest*,
+                                                    ensemble::admin::v1::SnapshotNowResponse*) {
+  return RunAction(context, actions_.snapshot_now, "SnapshotNow");
+}
+
+grpc::ServerUnaryReactor* AdminService::PurgeNow(grpc::CallbackServerContext* context,
+                                                 const ensemble::admin::v1::PurgeNowRequest*,
+                                                 ensemble::admin::v1::PurgeNowResponse*) {
+  return RunAction(context, actions_.purge_now, "PurgeNow");
+}
 
 grpc::ServerUnaryReactor* AdminService::Status(grpc::CallbackServerContext* context,
                                                const ensemble::admin::v1::StatusRequest*,

@@ -5,12 +5,20 @@ acknowledged write lost."""
 
 import glob
 import os
+import subprocess
 import unittest
 
 from kazoo.client import KazooClient
 from kazoo.retry import KazooRetry
 
-from ensemble_harness import Ensemble, wait_until
+from ensemble_harness import BIN, Ensemble, wait_until
+
+CTL = os.path.join(BIN, "bin", "ensemblectl")
+
+
+def snapshot_files(snapdir):
+    return [p for p in glob.glob(os.path.join(snapdir, "snapshot.*"))
+            if not p.endswith((".tmp", ".broken"))]
 
 
 def client(hosts):
@@ -66,6 +74,40 @@ class SnapshotTest(unittest.TestCase):
                 zk.close()
             self.assertTrue(os.path.exists(newest + ".broken"),
                             "the corrupt snapshot should be set aside")
+
+            # On demand, through the admin API: a snapshot now, then a purge
+            # down to autopurge.snapRetainCount (3).
+            storage = ensemble.grpc("storage.1")
+            before = len(snapshot_files(snapdir))
+            self.assertGreater(before, 3)
+            zk = client(ensemble.hosts())
+            try:
+                zk.create("/snap/on-demand")
+            finally:
+                zk.stop()
+                zk.close()
+            r = subprocess.run([CTL, "snapshot", "--endpoints", storage], capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            wait_until(lambda: len(snapshot_files(snapdir)) == before + 1, timeout=30,
+                       what="the on-demand snapshot")
+            r = subprocess.run([CTL, "purge", "--endpoints", storage], capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(len(snapshot_files(snapdir)), 3)
+            # Other processes refuse the storage actions.
+            r = subprocess.run([CTL, "purge", "--endpoints", ensemble.grpc("gateway.1")],
+                               capture_output=True, text=True, timeout=30)
+            self.assertNotEqual(r.returncode, 0)
+            # After the purge the peer still restarts with everything.
+            ensemble.kill("peer.1")
+            ensemble.restart("peer.1")
+            zk = client(ensemble.hosts())
+            try:
+                self.assertEqual(len(zk.get_children("/snap")), 301)
+            finally:
+                zk.stop()
+                zk.close()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 //   ensemblectl health --endpoints host:port[,host:port...]
 //   ensemblectl status --endpoints ... [-o json]
 //   ensemblectl config --endpoints ... [-o json]
+//   ensemblectl snapshot|purge --endpoints ...   (storage: write a snapshot / purge now)
 //
 // Exit code 0 when every endpoint answered (and, for health, is SERVING).
 #include <chrono>
@@ -28,9 +29,10 @@ struct Args {
 };
 
 void Usage() {
-  std::fprintf(stderr,
-               "usage: ensemblectl {health|status|config} --endpoints host:port[,...] "
-               "[-o json] [--timeout-ms N]\n");
+  std::fprintf(
+      stderr,
+      "usage: ensemblectl {health|status|config|snapshot|purge} --endpoints host:port[,...] "
+      "[-o json] [--timeout-ms N]\n");
 }
 
 bool Parse(int argc, char** argv, Args* args) {
@@ -150,6 +152,31 @@ int Config(const Args& args) {
 
 }  // namespace
 
+// snapshot / purge: an operator action on storage processes.
+int Action(const Args& args) {
+  int failures = 0;
+  for (const auto& ep : args.endpoints) {
+    auto stub = ensemble::admin::v1::Admin::NewStub(Dial(ep));
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, args.timeout_ms);
+    grpc::Status s;
+    if (args.command == "snapshot") {
+      ensemble::admin::v1::SnapshotNowResponse reply;
+      s = stub->SnapshotNow(&ctx, {}, &reply);
+    } else {
+      ensemble::admin::v1::PurgeNowResponse reply;
+      s = stub->PurgeNow(&ctx, {}, &reply);
+    }
+    if (!s.ok()) {
+      ++failures;
+      std::fprintf(stderr, "ensemblectl: %s: %s\n", ep.c_str(), s.error_message().c_str());
+      continue;
+    }
+    std::printf("%-28s %s started\n", ep.c_str(), args.command.c_str());
+  }
+  return failures == 0 ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   Args args;
   if (!Parse(argc, argv, &args)) {
@@ -159,6 +186,7 @@ int main(int argc, char** argv) {
   if (args.command == "health") return Health(args);
   if (args.command == "status") return Status(args);
   if (args.command == "config") return Config(args);
+  if (args.command == "snapshot" || args.command == "purge") return Action(args);
   Usage();
   return 2;
 }

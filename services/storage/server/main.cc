@@ -45,20 +45,38 @@ int main(int argc, char** argv) {
     return 1;
   }
   storage::StorageService service(**driver, **log, options.snapshot_dir);
-  runtime::AdminService admin("storage", runtime::PublicSettings(config),
-                              [&](admin::v1::StatusResponse* r) {
-                                auto p = (*driver)->published();
-                                r->set_role((*driver)->healthy() ? "serving" : "failed");
-                                r->mutable_header()->set_server_id(sid);
-                                r->mutable_header()->set_epoch(p.epoch);
-                                r->mutable_header()->set_last_zxid(p.last_logged_zxid);
-                                auto& d = *r->mutable_details();
-                                d["last_applied_zxid"] = std::to_string(p.last_applied_zxid);
-                                d["znodes"] = std::to_string(p.znodes);
-                                d["sessions"] = std::to_string(p.sessions);
-                                d["watches"] = std::to_string(p.watches);
-                                d["gateways"] = std::to_string(p.gateways);
-                              });
+  runtime::AdminService admin(
+      "storage", runtime::PublicSettings(config),
+      [&](admin::v1::StatusResponse* r) {
+        auto p = (*driver)->published();
+        r->set_role((*driver)->healthy() ? "serving" : "failed");
+        r->mutable_header()->set_server_id(sid);
+        r->mutable_header()->set_epoch(p.epoch);
+        r->mutable_header()->set_last_zxid(p.last_logged_zxid);
+        auto& d = *r->mutable_details();
+        d["last_applied_zxid"] = std::to_string(p.last_applied_zxid);
+        d["znodes"] = std::to_string(p.znodes);
+        d["sessions"] = std::to_string(p.sessions);
+        d["watches"] = std::to_string(p.watches);
+        d["gateways"] = std::to_string(p.gateways);
+      },
+      runtime::AdminService::Actions{
+          .snapshot_now =
+              [&](auto done) {
+                (*driver)->Post([done](storage::StorageDriver& d) {
+                  d.SnapshotNow();
+                  done(grpc::Status::OK);
+                });
+              },
+          .purge_now =
+              [&](auto done) {
+                (*driver)->Post([done](storage::StorageDriver& d) {
+                  absl::Status s = d.PurgeNow();
+                  done(s.ok() ? grpc::Status::OK
+                              : grpc::Status(grpc::StatusCode::INTERNAL, std::string(s.message())));
+                });
+              },
+      });
   // Local processes reach storage on a unix socket; gateways and syncing
   // peers on TCP.
   std::vector<std::string> addresses = {"unix:" + config.data_dir + "/storage.sock"};
