@@ -8,6 +8,8 @@
 // Exit code 0 when every endpoint answered (and, for health, is SERVING).
 #include <chrono>
 #include <cstdio>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -95,26 +97,39 @@ int Health(const Args& args) {
   return failures == 0 ? 0 : 1;
 }
 
-int Status(const Args& args) {
+// Calls the admin service of every endpoint in turn. `call` makes the RPC on
+// the stub within the deadline and prints what it got; an endpoint that fails
+// is reported on stderr. Returns the exit code: 0 when every call succeeded.
+int ForEachEndpoint(
+    const Args& args,
+    const std::function<grpc::Status(ensemble::admin::v1::Admin::Stub&, grpc::ClientContext*,
+                                     const std::string&)>& call) {
   int failures = 0;
-  if (!args.json) {
-    std::printf("%-28s %-12s %-10s %-8s %-14s %-8s %s\n", "ENDPOINT", "PROCESS", "ROLE", "LEADER",
-                "LAST ZXID", "EPOCH", "UPTIME");
-  }
   for (const auto& ep : args.endpoints) {
     auto stub = ensemble::admin::v1::Admin::NewStub(Dial(ep));
     grpc::ClientContext ctx;
     SetDeadline(&ctx, args.timeout_ms);
-    ensemble::admin::v1::StatusResponse reply;
-    grpc::Status s = stub->Status(&ctx, {}, &reply);
+    grpc::Status s = call(*stub, &ctx, ep);
     if (!s.ok()) {
       ++failures;
       std::fprintf(stderr, "ensemblectl: %s: %s\n", ep.c_str(), s.error_message().c_str());
-      continue;
     }
+  }
+  return failures == 0 ? 0 : 1;
+}
+
+int Status(const Args& args) {
+  if (!args.json) {
+    std::printf("%-28s %-12s %-10s %-8s %-14s %-8s %s\n", "ENDPOINT", "PROCESS", "ROLE", "LEADER",
+                "LAST ZXID", "EPOCH", "UPTIME");
+  }
+  return ForEachEndpoint(args, [&](auto& stub, grpc::ClientContext* ctx, const std::string& ep) {
+    ensemble::admin::v1::StatusResponse reply;
+    grpc::Status s = stub.Status(ctx, {}, &reply);
+    if (!s.ok()) return s;
     if (args.json) {
       std::printf("%s\n", ToJson(reply).c_str());
-      continue;
+      return s;
     }
     std::printf("%-28s %-12s %-10s %-8lld 0x%-12llx %-8lld %llds\n", ep.c_str(),
                 reply.process().c_str(), reply.role().c_str(),
@@ -122,60 +137,43 @@ int Status(const Args& args) {
                 static_cast<unsigned long long>(reply.header().last_zxid()),
                 static_cast<long long>(reply.header().epoch()),
                 static_cast<long long>(reply.uptime_ms() / 1000));
-  }
-  return failures == 0 ? 0 : 1;
+    return s;
+  });
 }
 
 int Config(const Args& args) {
-  int failures = 0;
-  for (const auto& ep : args.endpoints) {
-    auto stub = ensemble::admin::v1::Admin::NewStub(Dial(ep));
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, args.timeout_ms);
+  return ForEachEndpoint(args, [&](auto& stub, grpc::ClientContext* ctx, const std::string& ep) {
     ensemble::admin::v1::GetConfigResponse reply;
-    grpc::Status s = stub->GetConfig(&ctx, {}, &reply);
-    if (!s.ok()) {
-      ++failures;
-      std::fprintf(stderr, "ensemblectl: %s: %s\n", ep.c_str(), s.error_message().c_str());
-      continue;
-    }
+    grpc::Status s = stub.GetConfig(ctx, {}, &reply);
+    if (!s.ok()) return s;
     if (args.json) {
       std::printf("%s\n", ToJson(reply).c_str());
-      continue;
+      return s;
     }
     std::printf("# %s\n", ep.c_str());
     std::map<std::string, std::string> sorted(reply.settings().begin(), reply.settings().end());
     for (const auto& [k, v] : sorted) std::printf("%s=%s\n", k.c_str(), v.c_str());
-  }
-  return failures == 0 ? 0 : 1;
+    return s;
+  });
 }
-
-}  // namespace
 
 // snapshot / purge: an operator action on storage processes.
 int Action(const Args& args) {
-  int failures = 0;
-  for (const auto& ep : args.endpoints) {
-    auto stub = ensemble::admin::v1::Admin::NewStub(Dial(ep));
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx, args.timeout_ms);
+  return ForEachEndpoint(args, [&](auto& stub, grpc::ClientContext* ctx, const std::string& ep) {
     grpc::Status s;
     if (args.command == "snapshot") {
       ensemble::admin::v1::SnapshotNowResponse reply;
-      s = stub->SnapshotNow(&ctx, {}, &reply);
+      s = stub.SnapshotNow(ctx, {}, &reply);
     } else {
       ensemble::admin::v1::PurgeNowResponse reply;
-      s = stub->PurgeNow(&ctx, {}, &reply);
+      s = stub.PurgeNow(ctx, {}, &reply);
     }
-    if (!s.ok()) {
-      ++failures;
-      std::fprintf(stderr, "ensemblectl: %s: %s\n", ep.c_str(), s.error_message().c_str());
-      continue;
-    }
-    std::printf("%-28s %s started\n", ep.c_str(), args.command.c_str());
-  }
-  return failures == 0 ? 0 : 1;
+    if (s.ok()) std::printf("%-28s %s started\n", ep.c_str(), args.command.c_str());
+    return s;
+  });
 }
+
+}  // namespace
 
 int main(int argc, char** argv) {
   Args args;
