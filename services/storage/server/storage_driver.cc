@@ -401,11 +401,12 @@ void StorageDriver::Handle(ServeEvent& e) {
 
 void StorageDriver::AnswerRead(uint64_t gateway_id,
                                const ensemble::storage::v1::ReadRequest& read) {
-  reads_total_->Increment();
   if (read.min_zxid() > state_->last_applied_zxid()) {
+    // Answered (and counted) once storage has applied that far.
     parked_syncs_.emplace(read.min_zxid(), ParkedSync{gateway_id, read});
     return;
   }
+  reads_total_->Increment();
   ensemble::storage::v1::ReadResult result;
   if (read.type() == kOpSync) {
     result.set_id(read.id());
