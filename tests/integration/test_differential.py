@@ -5,7 +5,7 @@ events. ENSEMBLE_DIFF_SEED and ENSEMBLE_DIFF_OPS change the run."""
 
 import os
 import random
-import time
+import threading
 import unittest
 
 from kazoo.client import KazooClient
@@ -94,7 +94,14 @@ class Workload:
     def run(self, seed, ops):
         rng = random.Random(seed)
         trace = [self.step(rng) for _ in range(ops)]
-        time.sleep(1.0)  # let the last watch events arrive
+        # Barrier: events of one session arrive in order, so once a watch set
+        # after the workload fires, every earlier event has arrived.
+        barrier = threading.Event()
+        self.zk.create("/barrier", ephemeral=True)
+        self.zk.get("/barrier", watch=lambda e: barrier.set())
+        self.zk.set("/barrier", b"x")
+        if not barrier.wait(10):
+            raise AssertionError("the barrier watch did not fire")
         return trace, sorted(self.events)
 
     def close(self):

@@ -177,7 +177,13 @@ class KazooTest(unittest.TestCase):
         zk.set(p, b"1")
         self.assertTrue(fired.wait(10))
         zk.set(p, b"2")
-        time.sleep(0.5)  # a second event would have to arrive in this window
+        # Barrier: a watch fired after the second set. Events of one session
+        # arrive in order, so a second CHANGED for `p` would come before it.
+        zk.create(f"{p}-barrier")
+        barrier = threading.Event()
+        zk.get(f"{p}-barrier", watch=lambda e: barrier.set())
+        zk.set(f"{p}-barrier", b"x")
+        self.assertTrue(barrier.wait(10))
         self.assertEqual(len(events), 1)
         self.assertEqual(events[0].type, "CHANGED")
         self.assertEqual(events[0].path, p)
