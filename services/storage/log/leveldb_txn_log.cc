@@ -232,6 +232,32 @@ absl::Status LevelDbTxnLog::Read(int64_t from_zxid_exclusive, int64_t to_zxid_in
   return FromLevelDb(it->status(), absl::StrCat("reading after ", Zxid::Hex(from_zxid_exclusive)));
 }
 
+// One seek per epoch: from an epoch's first entry, the entry before the next
+// epoch's first key is that epoch's last.
+absl::StatusOr<std::vector<int64_t>> LevelDbTxnLog::EpochLastZxids() const {
+  ScopedSnapshot snapshot(db_.get());
+  const leveldb::ReadOptions ro = CheckedRead(snapshot.get());
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
+  std::vector<int64_t> lasts;
+  it->Seek(EncodeTxnKey(0));
+  while (it->Valid() && IsTxnKey(View(it->key()))) {
+    ENSEMBLE_ASSIGN_OR_RETURN(int64_t first, DecodeTxnKey(View(it->key())));
+    const int64_t epoch = Zxid::Epoch(first);
+    it->Seek(EncodeTxnKey(Zxid::Make(epoch + 1, 0)));
+    if (it->Valid()) {
+      it->Prev();
+    } else {
+      it->SeekToLast();
+    }
+    if (!it->Valid() || !IsTxnKey(View(it->key()))) break;
+    ENSEMBLE_ASSIGN_OR_RETURN(int64_t last, DecodeTxnKey(View(it->key())));
+    lasts.push_back(last);
+    it->Next();
+  }
+  ENSEMBLE_RETURN_IF_ERROR(FromLevelDb(it->status(), "listing the log's epochs"));
+  return lasts;
+}
+
 absl::Status LevelDbTxnLog::TruncateAfter(int64_t zxid) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!write_error_.ok()) return write_error_;

@@ -69,6 +69,7 @@ class LevelDbTxnLog final : public TxnLog {
   int64_t LastZxid() const override { return last_zxid_.load(std::memory_order_acquire); }
   int64_t FirstZxid() const override { return first_zxid_.load(std::memory_order_acquire); }
   int64_t PurgedZxid() const override { return purged_zxid_.load(std::memory_order_acquire); }
+  absl::StatusOr<std::vector<int64_t>> EpochLastZxids() const override;
   int64_t AcceptedEpoch() const override { return accepted_epoch_.load(std::memory_order_acquire); }
   int64_t CurrentEpoch() const override { return current_epoch_.load(std::memory_order_acquire); }
   [[nodiscard]] absl::Status SetAcceptedEpoch(int64_t epoch) override;

@@ -126,6 +126,29 @@ TEST_F(LevelDbTxnLogTest, ReadSpansEpochBoundaries) {
             (std::vector<int64_t>{Zxid::Make(1, 0x100), Zxid::Make(2, 1)}));
 }
 
+TEST_F(LevelDbTxnLogTest, EpochLastZxidsNamesTheEndOfEachEpochsRun) {
+  auto empty = log_->EpochLastZxids();
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_TRUE(empty->empty());
+  std::vector<ensemble::v1::Txn> batch = {
+      MakeTxn(Zxid::Make(1, 1)),   MakeTxn(Zxid::Make(1, 2)),          MakeTxn(Zxid::Make(3, 1)),
+      MakeTxn(Zxid::Make(3, 0x7)), MakeTxn(Zxid::Make(4, 0xffffffff)), MakeTxn(Zxid::Make(5, 1))};
+  ASSERT_TRUE(log_->Append(batch).ok());
+  const std::vector<int64_t> expected = {Zxid::Make(1, 2), Zxid::Make(3, 7),
+                                         Zxid::Make(4, 0xffffffff), Zxid::Make(5, 1)};
+  auto lasts = log_->EpochLastZxids();
+  ASSERT_TRUE(lasts.ok()) << lasts.status();
+  EXPECT_EQ(*lasts, expected);
+  // The interface's default (a full read) agrees with the seeks.
+  auto by_read = log_->TxnLog::EpochLastZxids();
+  ASSERT_TRUE(by_read.ok());
+  EXPECT_EQ(*by_read, expected);
+  ASSERT_TRUE(log_->TruncateAfter(Zxid::Make(3, 7)).ok());
+  lasts = log_->EpochLastZxids();
+  ASSERT_TRUE(lasts.ok());
+  EXPECT_EQ(*lasts, (std::vector<int64_t>{Zxid::Make(1, 2), Zxid::Make(3, 7)}));
+}
+
 TEST_F(LevelDbTxnLogTest, VisitorErrorStopsReadAndIsReturned) {
   ASSERT_TRUE(log_->Append(MakeTxns(1, 5)).ok());
   int visited = 0;

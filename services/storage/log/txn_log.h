@@ -6,6 +6,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "ensemble/types.pb.h"
 
 namespace ensemble::storage {
@@ -76,6 +77,12 @@ class TxnLog {
   // Every entry with zxid <= PurgedZxid() may have been dropped by
   // PurgeBefore: Read reaches back to PurgedZxid() and no further. 0 initially.
   virtual int64_t PurgedZxid() const = 0;
+
+  // For each epoch with entries in the log, its newest zxid, in increasing
+  // order (replication's History needs where each epoch's run ends, for
+  // DIFF/TRUNC decisions). This default reads the whole log; the LevelDB log
+  // seeks once per epoch instead.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<int64_t>> EpochLastZxids() const;
 
   // ZAB's acceptedEpoch and currentEpoch; 0 until first set.
   virtual int64_t AcceptedEpoch() const = 0;

@@ -475,8 +475,18 @@ void StorageDriver::MaybeSnapshot() {
   SnapshotNow();
 }
 
-void StorageDriver::SnapshotNow() {
-  if (snapshot_running_) return;
+void StorageDriver::SnapshotNow(SnapshotWaiter on_written) {
+  if (snapshot_running_) {
+    // The running snapshot may be older than the caller needs: take another
+    // once it is done.
+    if (on_written) deferred_snapshot_waiters_.push_back(std::move(on_written));
+    return;
+  }
+  if (on_written && last_written_snapshot_zxid_ == state_->last_applied_zxid()) {
+    on_written(last_written_snapshot_zxid_);
+    return;
+  }
+  if (on_written) running_snapshot_waiters_.push_back(std::move(on_written));
   if (snapshot_thread_.joinable()) snapshot_thread_.join();
   snapshot_running_ = true;
   const int64_t zxid = state_->last_applied_zxid();
@@ -501,6 +511,7 @@ void StorageDriver::SnapshotNow() {
   if (pid < 0) {
     spdlog::error("snapshot.fork_failed zxid={} errno={}", Zxid::Hex(zxid), errno);
     snapshot_running_ = false;
+    SnapshotFinished(absl::InternalError(absl::StrCat("fork for a snapshot: errno ", errno)));
     return;
   }
   snapshot_thread_ = std::thread([this, pid, zxid, start] {
@@ -510,7 +521,8 @@ void StorageDriver::SnapshotNow() {
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::string path = options_.snapshot_dir + "/" + SnapshotFileName(zxid);
-    if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+    const bool ok = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0;
+    if (!ok) {
       spdlog::error("snapshot.failed zxid={} child_status={}", Zxid::Hex(zxid), wstatus);
     } else {
       snapshot_seconds_->Observe(seconds);
@@ -520,8 +532,26 @@ void StorageDriver::SnapshotNow() {
       spdlog::info("snapshot.written path={} bytes={} ms={}", path, bytes,
                    static_cast<int64_t>(seconds * 1000));
     }
-    Post([](StorageDriver& d) { d.snapshot_running_ = false; });
+    Post([ok, zxid, wstatus](StorageDriver& d) {
+      d.snapshot_running_ = false;
+      if (ok) d.last_written_snapshot_zxid_ = zxid;
+      d.SnapshotFinished(
+          ok ? absl::StatusOr<int64_t>(zxid)
+             : absl::InternalError(absl::StrCat("the snapshot writer failed, status ", wstatus)));
+    });
   });
+}
+
+void StorageDriver::SnapshotFinished(const absl::StatusOr<int64_t>& result) {
+  for (auto& waiter : std::exchange(running_snapshot_waiters_, {})) waiter(result);
+  if (deferred_snapshot_waiters_.empty()) return;
+  auto deferred = std::exchange(deferred_snapshot_waiters_, {});
+  if (last_written_snapshot_zxid_ == state_->last_applied_zxid()) {
+    for (auto& waiter : deferred) waiter(last_written_snapshot_zxid_);
+    return;
+  }
+  running_snapshot_waiters_ = std::move(deferred);
+  SnapshotNow();
 }
 
 absl::Status StorageDriver::InstallSnapshot(const std::string& path, int64_t zxid) {
@@ -610,7 +640,7 @@ void StorageDriver::UpdateGauges() {
   last_logged_->Set(static_cast<double>(durable_zxid_));
 }
 
-ensemble::storage::v1::StorageState StorageDriver::State() const {
+ensemble::storage::v1::StorageState StorageDriver::State(bool with_log_epochs) const {
   ensemble::storage::v1::StorageState state;
   state.mutable_header()->set_server_id(options_.sid);
   state.mutable_header()->set_epoch(log_->CurrentEpoch());
@@ -627,6 +657,14 @@ ensemble::storage::v1::StorageState StorageDriver::State() const {
   state.set_ephemerals_count(static_cast<int64_t>(state_->EphemeralCount()));
   state.set_approximate_data_size(state_->ApproximateDataSize());
   state.set_session_count(static_cast<int64_t>(state_->SessionCount()));
+  if (with_log_epochs) {
+    auto lasts = log_->EpochLastZxids();
+    if (lasts.ok()) {
+      for (int64_t zxid : *lasts) state.add_epoch_last_zxids(zxid);
+    } else {
+      spdlog::error("storage.log_epochs_failed error={}", lasts.status());
+    }
+  }
   return state;
 }
 

@@ -65,10 +65,14 @@ class StorageDriver {
   void Post(std::function<void(StorageDriver&)> fn);
 
   // Driver thread only (inside Post).
-  ensemble::storage::v1::StorageState State() const;
+  // With `with_log_epochs`, epoch_last_zxids too (a few log seeks).
+  ensemble::storage::v1::StorageState State(bool with_log_epochs = false) const;
   const StateMachine& state_machine() const { return *state_; }
-  // Writes a snapshot now (in the background).
-  void SnapshotNow();
+  // Writes a snapshot now (in the background). `on_written`, if given, gets
+  // the zxid of a snapshot taken at or after this call (its file is in the
+  // snapshot folder), or the error; it runs on the driver thread.
+  using SnapshotWaiter = std::function<void(absl::StatusOr<int64_t>)>;
+  void SnapshotNow(SnapshotWaiter on_written = nullptr);
   // Deletes old snapshots and the log they alone needed (autopurge).
   absl::Status PurgeNow();
   // Replaces the whole state by the snapshot in `path` (received from the
@@ -139,6 +143,7 @@ class StorageDriver {
   void FailStop(const absl::Status& status);
   void Respond(const std::shared_ptr<LogStream>& stream, uint64_t id);
   void MaybeSnapshot();
+  void SnapshotFinished(const absl::StatusOr<int64_t>& result);
   void UpdateGauges();
   ensemble::storage::v1::StorageMessage& Outbox(uint64_t gateway_id);
 
@@ -164,6 +169,9 @@ class StorageDriver {
   int64_t last_submitted_zxid_ = 0;
   int64_t snapshot_zxid_ = 0;
   bool snapshot_running_ = false;
+  int64_t last_written_snapshot_zxid_ = -1;                // the newest snapshot this process wrote
+  std::vector<SnapshotWaiter> running_snapshot_waiters_;   // for the snapshot being written
+  std::vector<SnapshotWaiter> deferred_snapshot_waiters_;  // need one started after it
   std::chrono::steady_clock::time_point next_purge_ = std::chrono::steady_clock::now();
   std::thread snapshot_thread_;
   std::map<uint64_t, std::shared_ptr<ServeStream>> gateways_;  // by gateway id

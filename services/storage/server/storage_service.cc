@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <future>
 
 #include "absl/strings/str_cat.h"
 #include "common/runtime/log.h"
@@ -37,12 +38,13 @@ grpc::ServerBidiReactor<GatewayMessage, StorageMessage>* StorageService::Serve(
       [this](const std::shared_ptr<ServeStream>& stream) { driver_.OnServeDone(stream); });
 }
 
-grpc::ServerUnaryReactor* StorageService::GetState(grpc::CallbackServerContext* context,
-                                                   const ensemble::storage::v1::GetStateRequest*,
-                                                   ensemble::storage::v1::StorageState* response) {
+grpc::ServerUnaryReactor* StorageService::GetState(
+    grpc::CallbackServerContext* context, const ensemble::storage::v1::GetStateRequest* request,
+    ensemble::storage::v1::StorageState* response) {
   auto* reactor = context->DefaultReactor();
-  driver_.Post([reactor, response](StorageDriver& d) {
-    *response = d.State();
+  const bool with_log_epochs = request->with_log_epochs();
+  driver_.Post([reactor, response, with_log_epochs](StorageDriver& d) {
+    *response = d.State(with_log_epochs);
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;
@@ -79,11 +81,22 @@ grpc::ServerWriteReactor<ensemble::storage::v1::LogChunk>* StorageService::ReadL
 }
 
 grpc::ServerWriteReactor<ensemble::storage::v1::SnapshotChunk>* StorageService::ReadSnapshot(
-    grpc::CallbackServerContext*, const ensemble::storage::v1::ReadSnapshotRequest*) {
-  // The newest snapshot file on disk; with the log after it (ReadLog) it
-  // rebuilds the whole state (the log is purged only up to a kept snapshot).
+    grpc::CallbackServerContext*, const ensemble::storage::v1::ReadSnapshotRequest* request) {
+  // The newest snapshot file on disk (with `fresh`, one taken now); with the
+  // log after it (ReadLog) it rebuilds the whole state (the log is purged
+  // only up to a kept snapshot).
+  const bool fresh = request->fresh();
   return runtime::ProducerStream<ensemble::storage::v1::SnapshotChunk>::Start(
-      [this](const auto& emit) -> absl::Status {
+      [this, fresh](const auto& emit) -> absl::Status {
+        if (fresh) {
+          auto taken = std::make_shared<std::promise<absl::StatusOr<int64_t>>>();
+          auto future = taken->get_future();
+          driver_.Post([taken](StorageDriver& d) {
+            d.SnapshotNow([taken](absl::StatusOr<int64_t> zxid) { taken->set_value(zxid); });
+          });
+          absl::StatusOr<int64_t> zxid = future.get();
+          if (!zxid.ok()) return zxid.status();
+        }
         auto files = ListSnapshots(snapshot_dir_);
         if (!files.ok()) return files.status();
         if (files->empty()) return absl::FailedPreconditionError("no snapshot has been written");
