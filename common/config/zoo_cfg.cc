@@ -509,6 +509,8 @@ std::vector<TypedKey> BuildTypedKeys() {
                  if (c.my_id == kNoServerId) return std::nullopt;
                  return Cat(c.my_id);
                }});
+  k.push_back(IntKey("ensemble.testing.initialZxidCounter", &Config::testing_initial_zxid_counter,
+                     0, 0xfffffffeLL));
   k.push_back(AddressKey("ensemble.storage.grpc", &Config::storage_grpc_address, true));
   k.push_back(AddressKey("ensemble.replication.grpc", &Config::replication_grpc_address, true));
   k.push_back(AddressKey("ensemble.election.grpc", &Config::election_grpc_address, true));

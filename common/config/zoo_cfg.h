@@ -159,6 +159,10 @@ struct Config {
   std::string gateway_metrics_address;      // ensemble.metrics.gateway
   std::string log_level = "info";  // ensemble.logLevel: trace|debug|info|warn|error|critical|off
   std::string session_secret;      // ensemble.sessionSecret
+  // ensemble.testing.initialZxidCounter (ZooKeeper's
+  // zookeeper.testingonly.initialZxid): a new leader starts its epoch's 32-bit
+  // counter here, so tests reach the counter roll-over quickly. 0: off.
+  int64_t testing_initial_zxid_counter = 0;
 
   // --- Derived values ---
   int32_t TickMs() const { return tick_time_ms; }

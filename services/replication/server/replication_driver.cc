@@ -1,7 +1,10 @@
 #include "services/replication/server/replication_driver.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/zxid.h"
@@ -9,67 +12,119 @@
 
 namespace ensemble::zab {
 
+namespace rv1 = ensemble::replication::v1;
+namespace sv1 = ensemble::storage::v1;
+
 namespace {
 constexpr int32_t kOpCreateSession = -10;
 constexpr int32_t kOpCloseSession = -11;
+constexpr int32_t kErrConnectionLoss = -4;
+constexpr size_t kFillTxnsPerMessage = 1000;
+constexpr int64_t kPurgeCheckMs = 5000;
+
+// Every incarnation of the process gets its own range of connection ids, so
+// that a message of an earlier incarnation is never taken for a current one.
+uint64_t NewConnBase() {
+  std::random_device rd;
+  uint64_t r = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^
+               static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+               (static_cast<uint64_t>(getpid()) << 40);
+  return (r & ~((uint64_t{1} << 24) - 1)) | 1;
+}
 }  // namespace
 
 ReplicationDriver::ReplicationDriver(ReplicationOptions options, prometheus::Registry& registry)
-    : options_(std::move(options)), sessions_(options_.tick_ms) {
-  proposals_total_ = &prometheus::BuildCounter()
-                          .Name("ensemble_replication_proposals_total")
-                          .Help("Transactions ordered by this peer as leader.")
-                          .Register(registry)
-                          .Add({});
-  expired_sessions_total_ = &prometheus::BuildCounter()
-                                 .Name("ensemble_replication_sessions_expired_total")
-                                 .Help("Sessions expired by the leader's session tracker.")
-                                 .Register(registry)
-                                 .Add({});
-  batch_size_ = &prometheus::BuildHistogram()
-                     .Name("ensemble_replication_proposal_batch_txns")
-                     .Help("Transactions per batch sent to storage.")
-                     .Register(registry)
-                     .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128,
-                                                                      256, 512, 1024});
-  sessions_gauge_ = &prometheus::BuildGauge()
-                         .Name("ensemble_replication_sessions")
-                         .Help("Sessions tracked by the leader.")
-                         .Register(registry)
-                         .Add({});
-  last_zxid_gauge_ = &prometheus::BuildGauge()
-                          .Name("ensemble_replication_last_zxid")
-                          .Help("The last zxid this peer ordered or accepted.")
-                          .Register(registry)
-                          .Add({});
+    : options_(std::move(options)),
+      standalone_(options_.peer_addresses.empty() || options_.election_address.empty()) {
+  auto counter = [&](const std::string& name, const std::string& help) {
+    return &prometheus::BuildCounter().Name(name).Help(help).Register(registry).Add({});
+  };
+  auto gauge = [&](const std::string& name, const std::string& help) {
+    return &prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
+  };
+  proposals_total_ = counter("ensemble_replication_proposals_total",
+                             "Transactions this peer appended to its log (ordered as leader or "
+                             "received from the leader).");
+  elections_total_ =
+      counter("ensemble_replication_elections_total", "Election results this peer acted on.");
+  peer_messages_sent_ =
+      counter("ensemble_replication_peer_messages_sent_total", "ZAB messages sent to peers.");
+  peer_messages_received_ = counter("ensemble_replication_peer_messages_received_total",
+                                    "ZAB messages received from peers.");
+  snapshots_sent_ =
+      counter("ensemble_replication_snapshots_sent_total", "SNAP synchronisations sent as leader.");
+  snapshots_installed_ = counter("ensemble_replication_snapshots_installed_total",
+                                 "Snapshots received from a leader and installed.");
+  persist_batch_txns_ = &prometheus::BuildHistogram()
+                             .Name("ensemble_replication_persist_batch_txns")
+                             .Help("Transactions per append sent to storage.")
+                             .Register(registry)
+                             .Add({}, prometheus::Histogram::BucketBoundaries{
+                                          1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
+  sessions_gauge_ = gauge("ensemble_replication_sessions", "Sessions tracked by the leader.");
+  last_zxid_gauge_ =
+      gauge("ensemble_replication_last_zxid", "The last zxid this peer ordered or accepted.");
+  committed_zxid_gauge_ =
+      gauge("ensemble_replication_committed_zxid", "The highest zxid known committed.");
+  role_gauge_ = gauge("ensemble_replication_role",
+                      "ZAB role: 0 looking, 1 following, 2 leading, 3 observing.");
+  learners_gauge_ =
+      gauge("ensemble_replication_learners", "Learners connected to this peer as leader.");
+  epoch_gauge_ = gauge("ensemble_replication_epoch", "The epoch being established or served.");
 }
 
 ReplicationDriver::~ReplicationDriver() { Stop(); }
 
 void ReplicationDriver::Start() {
+  if (!standalone_) {
+    election_ = std::make_unique<ElectionClient>(
+        options_.election_address,
+        [this](const ElectionDecision& d) { Enqueue(DecisionEvent{d}); });
+    election_->Start();
+    PeerLinksOptions link_options;
+    link_options.sid = options_.sid;
+    link_options.peers = options_.peer_addresses;
+    link_options.seed = NewConnBase();
+    links_ = std::make_unique<PeerLinks>(std::move(link_options), [this](int64_t sid) {
+      Enqueue(PeerGoneEvent{nullptr, sid});
+    });
+  }
   thread_ = std::thread([this] { Run(); });
 }
 
 void ReplicationDriver::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ && !thread_.joinable()) return;
     stopping_ = true;
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (election_) election_->Stop();
+  if (links_) links_->Stop();
   if (storage_) storage_->Cancel();
 }
 
 void ReplicationDriver::OnSubmit(const std::shared_ptr<SubmitStream>& stream,
-                                 ensemble::replication::v1::SubmitRequest&& request) {
+                                 rv1::SubmitRequest&& request) {
   Enqueue(SubmitEvent{stream, std::move(request)});
 }
 
-void ReplicationDriver::OnSubmitDone(const std::shared_ptr<SubmitStream>&) {}
+void ReplicationDriver::OnSubmitDone(const std::shared_ptr<SubmitStream>& stream) {
+  Enqueue(SubmitDoneEvent{stream});
+}
 
-ReplicationDriver::Snapshot ReplicationDriver::GetSnapshot() const {
+void ReplicationDriver::OnPeerBatch(const void* stream, rv1::PeerMessages&& batch) {
+  Enqueue(PeerBatchEvent{stream, std::move(batch)});
+}
+
+void ReplicationDriver::OnPeerStreamDone(const void* stream, int64_t sid) {
+  Enqueue(PeerGoneEvent{stream, sid});
+}
+
+ReplicationDriver::Status ReplicationDriver::GetStatus() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return snapshot_;
+  return status_;
 }
 
 void ReplicationDriver::Enqueue(Event event) {
@@ -93,215 +148,623 @@ int64_t ReplicationDriver::WallMs() const {
 }
 
 void ReplicationDriver::Run() {
-  storage_stub_ = ensemble::storage::v1::Storage::NewStub(
+  storage_stub_ = sv1::Storage::NewStub(
       grpc::CreateChannel(options_.storage_address, grpc::InsecureChannelCredentials()));
-  // Session expiry is checked a few times per tick.
-  const auto wait = std::chrono::milliseconds(std::max<int64_t>(10, options_.tick_ms / 4));
   while (true) {
-    if (!sequencer_ && !Establish()) {
-      std::unique_lock<std::mutex> lock(mu_);
-      if (cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopping_; })) return;
-      // Drop nothing: submits wait in the inbox until an epoch is established.
+    if (!zab_ && !Boot()) {
+      std::deque<Event> early;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopping_; })) return;
+        // Keep writes and syncs for when the core runs; drop peer traffic
+        // (the core would ignore it as stale anyway), keep decisions.
+        for (auto& event : inbox_) {
+          if (!std::holds_alternative<PeerBatchEvent>(event)) early.push_back(std::move(event));
+        }
+        inbox_.swap(early);
+      }
       continue;
     }
     std::deque<Event> events;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, wait, [&] { return stopping_ || !inbox_.empty(); });
+      const int64_t wait_ms = std::max<int64_t>(1, next_tick_ms_ - NowMs());
+      cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                   [&] { return stopping_ || !inbox_.empty(); });
       if (stopping_) return;
       events.swap(inbox_);
     }
-    while (!events.empty()) {
-      Event event = std::move(events.front());
-      events.pop_front();
+    for (auto& event : events) {
       std::visit([this](auto& e) { Handle(e); }, event);
-      if (!sequencer_) {
-        // Storage went away: keep what is left for after re-establishing.
-        std::lock_guard<std::mutex> lock(mu_);
-        inbox_.insert(inbox_.begin(), std::make_move_iterator(events.begin()),
-                      std::make_move_iterator(events.end()));
-        break;
-      }
+      if (!zab_) break;  // storage went away: start over
     }
-    if (sequencer_) {
-      // Everything submitted in this round goes to storage as one batch.
-      if (!waiting_.empty()) Propose(std::exchange(waiting_, {}));
-      Tick(NowMs());
+    if (!zab_) continue;
+    const int64_t now = NowMs();
+    if (now >= next_tick_ms_) {
+      zab_->Tick(WallMs());
+      next_tick_ms_ = std::max(next_tick_ms_ + options_.tick_ms, now + 1);
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    snapshot_.serving = sequencer_.has_value();
-    snapshot_.epoch = sequencer_ ? sequencer_->epoch() : 0;
-    snapshot_.last_zxid = sequencer_ ? sequencer_->last_zxid() : 0;
-    snapshot_.committed_zxid = committed_zxid_;
-    snapshot_.sessions = sessions_.size();
+    if (now >= next_purge_check_ms_) {
+      next_purge_check_ms_ = now + kPurgeCheckMs;
+      CheckPurged();
+    }
+    ProcessReadies();
+    if (zab_ && links_) links_->Flush(NowMs());
+    Publish();
   }
 }
 
-bool ReplicationDriver::Establish() {
+bool ReplicationDriver::Boot() {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  ensemble::storage::v1::StorageState state;
-  grpc::Status status = storage_stub_->GetState(&ctx, {}, &state);
+  sv1::GetStateRequest state_request;
+  state_request.set_with_log_epochs(true);
+  sv1::StorageState state;
+  grpc::Status status = storage_stub_->GetState(&ctx, state_request, &state);
   if (!status.ok()) {
     // Storage usually comes up a moment later: say so once, then every 10 s.
     int64_t now = NowMs();
     if (now - last_unreachable_log_ms_ >= 10000) {
       last_unreachable_log_ms_ = now;
-      spdlog::warn("replication.storage_unreachable address={} error={}", options_.storage_address,
-                   status.error_message());
+      spdlog::warn("replication.storage_unreachable address={} error=\"{}\"",
+                   options_.storage_address, status.error_message());
     }
     return false;
   }
   grpc::ClientContext lctx;
   lctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  ensemble::storage::v1::ListSessionsResponse listed;
+  sv1::ListSessionsResponse listed;
   status = storage_stub_->ListSessions(&lctx, {}, &listed);
   if (!status.ok()) {
-    spdlog::warn("replication.list_sessions_failed error={}", status.error_message());
+    spdlog::warn("replication.list_sessions_failed error=\"{}\"", status.error_message());
     return false;
   }
+  // The sessions after every logged transaction: the applied state's, plus
+  // the createSession / closeSession of the logged but unapplied tail.
+  std::map<int64_t, int32_t> sessions;
+  for (const auto& s : listed.sessions()) sessions[s.session_id()] = s.timeout_ms();
+  if (state.last_logged_zxid() > state.last_applied_zxid()) {
+    grpc::ClientContext rctx;
+    rctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    sv1::ReadLogRequest range;
+    range.set_from_zxid(state.last_applied_zxid());
+    range.set_to_zxid(state.last_logged_zxid());
+    auto reader = storage_stub_->ReadLog(&rctx, range);
+    sv1::LogChunk chunk;
+    while (reader->Read(&chunk)) {
+      for (const auto& txn : chunk.txns()) {
+        if (txn.header().type() == kOpCreateSession) {
+          sessions[txn.header().session_id()] = txn.op().create_session().timeout_ms();
+        } else if (txn.header().type() == kOpCloseSession) {
+          sessions.erase(txn.header().session_id());
+        }
+      }
+    }
+    status = reader->Finish();
+    if (!status.ok()) {
+      spdlog::warn("replication.read_log_tail_failed error=\"{}\"", status.error_message());
+      return false;
+    }
+  }
 
-  // A quorum of one: this peer leads. The new epoch is above every epoch it
-  // has accepted or seen in its log (ZAB discovery, trivially).
-  int64_t epoch = std::max({state.accepted_epoch(), state.current_epoch(),
-                            Zxid::Epoch(state.last_logged_zxid())}) +
-                  1;
+  PeerState peer;
+  peer.accepted_epoch = state.accepted_epoch();
+  peer.current_epoch = state.current_epoch();
+  peer.log_floor_zxid = state.oldest_logged_zxid();
+  peer.last_logged_zxid = state.last_logged_zxid();
+  peer.epoch_last_zxids.assign(state.epoch_last_zxids().begin(), state.epoch_last_zxids().end());
+  peer.last_applied_zxid = state.last_applied_zxid();
+  for (const auto& [id, timeout] : sessions) {
+    rv1::SessionTimeout s;
+    s.set_session_id(id);
+    s.set_timeout_ms(timeout);
+    peer.sessions.push_back(s);
+  }
+  ZabConfig config;
+  config.sid = options_.sid;
+  config.voters = options_.voters;
+  config.observers = options_.observers;
+  if (config.voters.empty() && config.observers.empty()) config.voters = {options_.sid};
+  config.contains_quorum = options_.contains_quorum;
+  config.init_limit_ticks = options_.init_limit_ticks;
+  config.sync_limit_ticks = options_.sync_limit_ticks;
+  config.tick_ms = options_.tick_ms;
+  config.conn_base = NewConnBase();
+  config.initial_counter_for_testing = options_.initial_counter_for_testing;
+
   storage_ = StorageLogStream::Open(
       [this](grpc::ClientContext* c,
-             grpc::ClientBidiReactor<ensemble::storage::v1::LogRequest,
-                                     ensemble::storage::v1::LogResponse>* r) {
+             grpc::ClientBidiReactor<sv1::LogRequest, sv1::LogResponse>* r) {
         storage_stub_->async()->Log(c, r);
       },
-      [this](ensemble::storage::v1::LogResponse&& response) {
-        Enqueue(StorageResponse{std::move(response)});
-      },
-      [this](const grpc::Status& s) { Enqueue(StorageDown{s.error_message()}); });
+      [this](sv1::LogResponse&& response) { Enqueue(StorageResponseEvent{std::move(response)}); },
+      [this](const grpc::Status& s) { Enqueue(StorageDownEvent{s.error_message()}); });
 
-  ensemble::storage::v1::LogRequest request;
-  request.set_accepted_epoch(epoch);
-  request.set_current_epoch(epoch);
-  // Everything logged is held by the quorum (of one): commit it.
-  request.set_commit_zxid(state.last_logged_zxid());
-  SendToStorage(std::move(request));
-
-  sequencer_.emplace(options_.sid, epoch, state.last_logged_zxid(), WallMs());
-  committed_zxid_ = state.last_logged_zxid();
-  applied_zxid_ = state.last_applied_zxid();
-  // Session timeouts restart after a leader change (ZooKeeper does the same).
-  int64_t now = NowMs();
-  for (const auto& s : listed.sessions()) sessions_.Add(s.session_id(), s.timeout_ms(), now);
-  spdlog::info("replication.leading epoch={} last_zxid={} sessions={}", epoch,
-               Zxid::Hex(state.last_logged_zxid()), listed.sessions_size());
+  zab_ = std::make_unique<ZabPeer>(std::move(config), std::move(peer));
+  reported_applied_ = state.last_applied_zxid();
+  reported_purged_ = state.oldest_logged_zxid();
+  next_tick_ms_ = NowMs() + options_.tick_ms;
+  next_purge_check_ms_ = NowMs() + kPurgeCheckMs;
+  spdlog::info(
+      "replication.started sid={} mode={} accepted_epoch={} current_epoch={} last_logged={} "
+      "applied={} log_floor={} sessions={}",
+      options_.sid, standalone_ ? "standalone" : "ensemble", state.accepted_epoch(),
+      state.current_epoch(), Zxid::Hex(state.last_logged_zxid()),
+      Zxid::Hex(state.last_applied_zxid()), Zxid::Hex(state.oldest_logged_zxid()), sessions.size());
+  ProcessReadies();
   return true;
 }
 
-void ReplicationDriver::Handle(SubmitEvent& event) {
-  int64_t now = NowMs();
-  auto& request = event.request;
-  for (int64_t session_id : request.touch_sessions()) sessions_.Touch(session_id, now);
-  for (auto& txn : *request.mutable_txns()) {
-    if (txn.header().type() != kOpCreateSession) sessions_.Touch(txn.header().session_id(), now);
-    waiting_.push_back(std::move(txn));
-  }
-  for (const auto& sync : request.syncs()) {
-    // Quorum of one: this peer is the leader, so the barrier is its last
-    // ordered zxid; it completes once storage has applied that far.
-    if (!waiting_.empty()) Propose(std::exchange(waiting_, {}));
-    pending_syncs_.push_back(PendingSync{event.stream, sync.id(), sequencer_->last_zxid()});
-  }
-  // With nothing in flight the barrier is already reached.
-  CompleteSyncs();
-}
-
-void ReplicationDriver::CompleteSyncs() {
-  while (!pending_syncs_.empty() && pending_syncs_.front().zxid <= applied_zxid_) {
-    auto sync = pending_syncs_.front();
-    pending_syncs_.pop_front();
+// Storage went away (it restarted, or failed a write and stopped): drop the
+// core and everything in flight, as if this process restarted, and boot
+// again once storage is back. Peers see this peer fall silent and recover.
+void ReplicationDriver::Shutdown(const std::string& reason) {
+  spdlog::warn("replication.restarting reason=\"{}\"", reason);
+  if (storage_) storage_->Cancel();
+  storage_.reset();
+  zab_.reset();
+  storage_ops_.clear();
+  inflight_ops_.clear();
+  pending_persists_.clear();
+  for (auto& [id, sync] : pending_syncs_) {
     if (auto stream = sync.stream.lock()) {
-      ensemble::replication::v1::SubmitResponse reply;
+      rv1::SubmitResponse reply;
       auto* done = reply.add_syncs();
-      done->set_id(sync.id);
-      done->set_zxid(sync.zxid);
+      done->set_id(sync.gateway_sync_id);
+      done->set_failed(true);
       stream->Send(std::move(reply));
     }
   }
+  pending_syncs_.clear();
+  assemblers_.clear();
+  election_wanted_ = false;
+  if (used_decision_ && election_) election_->Reelect(*used_decision_, reason);
+  used_decision_.reset();
+  Publish();
 }
 
-void ReplicationDriver::Propose(std::vector<ensemble::v1::Txn> txns) {
-  ensemble::storage::v1::LogRequest request;
-  int64_t now_wall = WallMs(), now = NowMs();
-  for (auto& txn : txns) {
-    if (sequencer_->NeedsNewEpoch()) {
-      // The 32-bit counter is used up: move to the next epoch without an
-      // election (ZooKeeper re-elects here; clients never notice either way).
-      int64_t epoch = sequencer_->epoch() + 1;
-      request.set_accepted_epoch(epoch);
-      request.set_current_epoch(epoch);
-      sequencer_->StartEpoch(epoch);
-      spdlog::info("replication.epoch_rollover epoch={}", epoch);
-    }
-    sequencer_->Prepare(&txn, now_wall);
-    const auto& header = txn.header();
-    if (header.type() == kOpCreateSession) {
-      sessions_.Add(header.session_id(), txn.op().create_session().timeout_ms(), now);
-    } else if (header.type() == kOpCloseSession) {
-      sessions_.Remove(header.session_id());
-    }
-    *request.add_append() = std::move(txn);
-  }
-  if (request.append_size() == 0) return;
-  proposals_total_->Increment(request.append_size());
-  batch_size_->Observe(request.append_size());
-  last_zxid_gauge_->Set(static_cast<double>(sequencer_->last_zxid()));
-  request.set_commit_zxid(sequencer_->last_zxid());
-  SendToStorage(std::move(request));
-}
-
-void ReplicationDriver::SendToStorage(ensemble::storage::v1::LogRequest request) {
-  request.set_id(next_request_id_++);
-  if (!storage_->Send(std::move(request))) {
-    spdlog::error("replication.storage_send_failed");
+void ReplicationDriver::Handle(SubmitEvent& e) {
+  auto& request = e.request;
+  if (request.gateway_id() != 0) gateways_[request.gateway_id()] = e.stream;
+  for (int64_t session_id : request.touch_sessions()) zab_->Touch(session_id);
+  for (auto& txn : *request.mutable_txns()) zab_->Submit(std::move(txn));
+  for (const auto& sync : request.syncs()) {
+    const uint64_t id = next_sync_id_++;
+    pending_syncs_[id] = PendingSync{e.stream, sync.id()};
+    zab_->SyncRequest(id);
   }
 }
 
-void ReplicationDriver::Handle(StorageResponse& event) {
-  const auto& response = event.response;
+void ReplicationDriver::Handle(SubmitDoneEvent& e) {
+  for (auto it = gateways_.begin(); it != gateways_.end();) {
+    auto stream = it->second.lock();
+    if (!stream || stream == e.stream) {
+      it = gateways_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void ReplicationDriver::Handle(StorageResponseEvent& e) {
+  const auto& response = e.response;
   if (!response.error().empty()) {
-    // Storage is fail-stop on a disk error; start over once it is back.
-    spdlog::error("replication.storage_failed error={}", response.error());
-    StorageDown down{response.error()};
-    Handle(down);
+    // Storage is fail-stop on a disk error.
+    spdlog::error("replication.storage_failed error=\"{}\"", response.error());
+    Shutdown("storage failed: " + response.error());
     return;
   }
-  committed_zxid_ = std::max(committed_zxid_, response.last_logged_zxid());
-  applied_zxid_ = std::max(applied_zxid_, response.last_applied_zxid());
-  CompleteSyncs();
-}
-
-void ReplicationDriver::Handle(StorageDown& event) {
-  if (!sequencer_) return;
-  spdlog::warn("replication.storage_down error={}", event.error);
-  if (storage_) storage_->Cancel();
-  storage_.reset();
-  sequencer_.reset();
-  // Unanswered syncs fail on the gateway's side by its own timeout; the
-  // gateway sees the Submit stream stay up but no results.
-  pending_syncs_.clear();
-}
-
-void ReplicationDriver::Tick(int64_t now_ms) {
-  std::vector<ensemble::v1::Txn> closes;
-  for (int64_t session_id : sessions_.TakeExpired(now_ms)) {
-    ensemble::v1::Txn txn;
-    txn.mutable_header()->set_session_id(session_id);
-    txn.mutable_header()->set_type(kOpCloseSession);
-    txn.mutable_op()->mutable_close_session();
-    closes.push_back(std::move(txn));
-    expired_sessions_total_->Increment();
-    spdlog::info("replication.session_expired session=0x{:x}", session_id);
+  auto it = inflight_ops_.find(response.id());
+  if (it != inflight_ops_.end()) {
+    const uint64_t seq = it->second;
+    inflight_ops_.erase(it);
+    if (seq != 0) PersistPartDone(seq);
   }
-  if (!closes.empty()) Propose(std::move(closes));
-  sessions_gauge_->Set(static_cast<double>(sessions_.size()));
+  if (response.last_applied_zxid() > reported_applied_) {
+    reported_applied_ = response.last_applied_zxid();
+    zab_->ApplyDone(reported_applied_);
+  }
+  PumpStorage();
+}
+
+void ReplicationDriver::Handle(StorageDownEvent& e) {
+  if (!zab_) return;
+  Shutdown("storage stream ended: " + e.error);
+}
+
+void ReplicationDriver::Handle(PeerBatchEvent& e) {
+  const int64_t sid = e.batch.sid();
+  auto current = incoming_.find(sid);
+  if (current == incoming_.end() || current->second != e.stream) {
+    // A new stream from `sid` (the peer restarted or reconnected).
+    if (current != incoming_.end()) incoming_sid_.erase(current->second);
+    incoming_[sid] = e.stream;
+    incoming_sid_[e.stream] = sid;
+    assemblers_[sid].Reset();
+    if (links_) links_->PeerAlive(sid);
+  }
+  SnapshotAssembler& assembler = assemblers_[sid];
+  for (auto& message : *e.batch.mutable_messages()) {
+    std::optional<rv1::PeerMessage> whole = assembler.Add(std::move(message));
+    if (!whole) continue;
+    peer_messages_received_->Increment();
+    zab_->Step(sid, *whole);
+  }
+}
+
+void ReplicationDriver::Handle(PeerGoneEvent& e) {
+  if (e.stream != nullptr) {
+    auto it = incoming_sid_.find(e.stream);
+    if (it == incoming_sid_.end()) return;  // never delivered, or replaced
+    incoming_.erase(it->second);
+    incoming_sid_.erase(it);
+    assemblers_.erase(e.sid);
+  }
+  zab_->PeerDisconnected(e.sid);
+}
+
+void ReplicationDriver::Handle(DecisionEvent& e) {
+  spdlog::info("replication.election_decision leader={} peer_epoch={} election_epoch={}",
+               e.decision.leader, e.decision.peer_epoch, e.decision.election_epoch);
+  latest_decision_ = e.decision;
+  if (zab_->role() != Role::kLooking && used_decision_ && !used_decision_->SameAs(e.decision) &&
+      zab_->role() != Role::kLeading && e.decision.leader != zab_->leader()) {
+    // The election gave up on our leader (its failure detector) and found
+    // another: stop following the old one.
+    zab_->PeerDisconnected(zab_->leader());
+  }
+}
+
+// Feeds the newest election decision to a LOOKING core, unless it is the one
+// the core just abandoned.
+void ReplicationDriver::MaybeFinishElection() {
+  if (!zab_ || zab_->role() != Role::kLooking || !election_wanted_) return;
+  if (standalone_) {
+    election_wanted_ = false;
+    ++elections_;
+    elections_total_->Increment();
+    zab_->ElectionFinished(ElectionResult{options_.sid, zab_->current_epoch()});
+    return;
+  }
+  if (!latest_decision_) return;
+  if (used_decision_ && used_decision_->SameAs(*latest_decision_)) return;
+  election_wanted_ = false;
+  used_decision_ = latest_decision_;
+  ++elections_;
+  elections_total_->Increment();
+  spdlog::info("replication.following_decision leader={} election_epoch={}",
+               latest_decision_->leader, latest_decision_->election_epoch);
+  zab_->ElectionFinished(ElectionResult{latest_decision_->leader, latest_decision_->peer_epoch});
+}
+
+void ReplicationDriver::ProcessReadies() {
+  for (int round = 0; zab_ && round < 1000; ++round) {
+    MaybeFinishElection();
+    if (!zab_->HasReady()) break;
+    Ready rd = zab_->GetReady();
+    Execute(rd);
+    if (!zab_) return;
+    zab_->Advance();
+  }
+  PumpStorage();
+}
+
+void ReplicationDriver::Execute(Ready& rd) {
+  for (const auto& line : rd.events) spdlog::info("zab.{} sid={}", line, options_.sid);
+  if (rd.role_change) {
+    const RoleChange& rc = *rd.role_change;
+    spdlog::info("replication.role role={} phase={} leader={} epoch={} serving={}",
+                 RoleName(rc.role), PhaseName(rc.phase), rc.leader, rc.epoch, rc.serving);
+  }
+  // 1. Persist: each PersistRequest becomes storage operations in its order
+  // (truncate, install, append, epochs); the epochs go in a request of their
+  // own so that they are durable only after the history they vouch for.
+  for (auto& pr : rd.to_persist) {
+    PendingPersist pending;
+    pending.seq = pr.seq;
+    auto add = [&](StorageOp op) {
+      op.seq = pr.seq;
+      ++pending.remaining;
+      storage_ops_.push_back(std::move(op));
+    };
+    if (pr.truncate_after_zxid) {
+      StorageOp op;
+      op.log.emplace().set_truncate_after_zxid(*pr.truncate_after_zxid);
+      add(std::move(op));
+    }
+    if (pr.snapshot) {
+      StorageOp op;
+      op.install = std::move(*pr.snapshot);
+      add(std::move(op));
+    }
+    if (!pr.append.empty()) {
+      StorageOp op;
+      auto& log = op.log.emplace();
+      persist_batch_txns_->Observe(static_cast<double>(pr.append.size()));
+      proposals_total_->Increment(static_cast<double>(pr.append.size()));
+      for (auto& txn : pr.append) *log.add_append() = std::move(txn);
+      add(std::move(op));
+    }
+    if (pr.accepted_epoch || pr.current_epoch) {
+      StorageOp op;
+      auto& log = op.log.emplace();
+      if (pr.accepted_epoch) log.set_accepted_epoch(*pr.accepted_epoch);
+      if (pr.current_epoch) log.set_current_epoch(*pr.current_epoch);
+      add(std::move(op));
+    }
+    if (pending.remaining == 0) {
+      StorageOp op;
+      op.log.emplace();
+      add(std::move(op));
+    }
+    pending_persists_.push_back(std::move(pending));
+  }
+  // 2. Send now (fills read the log or take a snapshot: before step 4, so a
+  // snapshot never holds this Ready's commits).
+  for (auto& out : rd.messages) {
+    SendOut(std::move(out));
+    if (!zab_) return;
+  }
+  // 3. After persist.
+  if (!rd.messages_after_persist.empty()) {
+    if (pending_persists_.empty()) {
+      for (auto& out : rd.messages_after_persist) SendOut(std::move(out));
+    } else {
+      auto& after = pending_persists_.back().after;
+      for (auto& out : rd.messages_after_persist) after.push_back(std::move(out));
+    }
+  }
+  // 4. Apply: storage applies what is both committed and durable.
+  if (rd.commit_up_to > 0) {
+    StorageOp op;
+    op.log.emplace().set_commit_zxid(rd.commit_up_to);
+    storage_ops_.push_back(std::move(op));
+  }
+  // 5. Syncs, rejections, elections.
+  for (const SyncDone& done : rd.sync_done) {
+    auto it = pending_syncs_.find(done.id);
+    if (it == pending_syncs_.end()) continue;
+    if (auto stream = it->second.stream.lock()) {
+      rv1::SubmitResponse reply;
+      auto* d = reply.add_syncs();
+      d->set_id(it->second.gateway_sync_id);
+      d->set_zxid(done.zxid);
+      d->set_failed(!done.ok);
+      stream->Send(std::move(reply));
+    }
+    pending_syncs_.erase(it);
+  }
+  std::map<uint64_t, rv1::SubmitResponse> rejections;
+  for (const auto& txn : rd.rejected) {
+    auto* r = rejections[txn.header().origin()].add_rejected();
+    r->set_session_id(txn.header().session_id());
+    r->set_cxid(txn.header().cxid());
+    r->set_err(kErrConnectionLoss);
+  }
+  for (auto& [gateway, reply] : rejections) {
+    auto it = gateways_.find(gateway);
+    if (it == gateways_.end()) continue;
+    if (auto stream = it->second.lock()) stream->Send(std::move(reply));
+  }
+  if (rd.look_again) {
+    election_wanted_ = true;
+    if (used_decision_ && election_) {
+      election_->Reelect(*used_decision_, "replication is looking again");
+    }
+  }
+}
+
+void ReplicationDriver::SendOut(OutMessage out) {
+  if (!links_) return;
+  std::vector<rv1::PeerMessage> parts;
+  bool ok = true;
+  if (out.fill == OutMessage::Fill::kLogToSend) {
+    ok = FillLog(out, &parts);
+  } else {
+    if (out.fill == OutMessage::Fill::kSnapshotToSend) ok = FillSnapshot(out);
+    if (ok) parts.push_back(std::move(out.message));
+  }
+  if (!ok) {
+    // The log no longer reaches back (a purge raced the sync) or storage
+    // failed the read: drop the learner; it reconnects and is synced anew.
+    CheckPurged();
+    zab_->PeerDisconnected(out.to);
+    return;
+  }
+  for (auto& part : parts) {
+    peer_messages_sent_->Increment();
+    links_->Send(out.to, std::move(part));
+  }
+}
+
+bool ReplicationDriver::FillLog(OutMessage& out, std::vector<rv1::PeerMessage>* parts) {
+  const int64_t from = out.message.prev_zxid();
+  const int64_t to = out.message.zxid();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  sv1::ReadLogRequest request;
+  request.set_from_zxid(from);
+  request.set_to_zxid(to);
+  auto reader = storage_stub_->ReadLog(&ctx, request);
+  rv1::PeerMessage current = out.message;
+  current.clear_txns();
+  int64_t prev = from;
+  sv1::LogChunk chunk;
+  while (reader->Read(&chunk)) {
+    for (auto& txn : *chunk.mutable_txns()) {
+      const int64_t zxid = txn.header().zxid();
+      *current.add_txns() = std::move(txn);
+      if (static_cast<size_t>(current.txns_size()) >= kFillTxnsPerMessage) {
+        current.set_zxid(zxid);
+        parts->push_back(current);
+        current.clear_txns();
+        current.set_prev_zxid(zxid);
+      }
+      prev = zxid;
+    }
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok() || prev != to) {
+    spdlog::warn("replication.log_fill_failed to_sid={} from={} to={} got_to={} error=\"{}\"",
+                 out.to, Zxid::Hex(from), Zxid::Hex(to), Zxid::Hex(prev), status.error_message());
+    return false;
+  }
+  if (current.txns_size() > 0) {
+    current.set_zxid(to);
+    parts->push_back(std::move(current));
+  }
+  return true;
+}
+
+bool ReplicationDriver::FillSnapshot(OutMessage& out) {
+  const auto start = std::chrono::steady_clock::now();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
+  sv1::ReadSnapshotRequest request;
+  request.set_fresh(true);
+  auto reader = storage_stub_->ReadSnapshot(&ctx, request);
+  sv1::SnapshotChunk chunk;
+  std::string data;
+  int64_t zxid = -1;
+  while (reader->Read(&chunk)) {
+    if (zxid < 0) zxid = chunk.zxid();
+    data.append(chunk.data());
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok() || zxid < out.message.zxid()) {
+    spdlog::error("replication.snapshot_fill_failed to_sid={} zxid={} floor={} error=\"{}\"",
+                  out.to, Zxid::Hex(zxid), Zxid::Hex(out.message.zxid()), status.error_message());
+    return false;
+  }
+  snapshots_sent_->Increment();
+  spdlog::info("replication.snapshot_sending to_sid={} zxid={} bytes={} ms={}", out.to,
+               Zxid::Hex(zxid), data.size(),
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - start)
+                   .count());
+  out.message.set_zxid(zxid);
+  out.message.set_snapshot(std::move(data));
+  return true;
+}
+
+// Sends storage operations in order. Log requests are pipelined (storage
+// keeps their order on its one stream); a snapshot install waits until every
+// earlier request is done and holds back every later one.
+void ReplicationDriver::PumpStorage() {
+  while (zab_ && storage_ && !storage_ops_.empty()) {
+    StorageOp& op = storage_ops_.front();
+    if (op.install) {
+      if (!inflight_ops_.empty()) return;
+      const uint64_t seq = op.seq;
+      SnapshotInstall install = std::move(*op.install);
+      storage_ops_.pop_front();
+      if (!RunInstall(install)) {
+        Shutdown("installing the leader's snapshot failed");
+        return;
+      }
+      PersistPartDone(seq);
+      continue;
+    }
+    sv1::LogRequest request = std::move(*op.log);
+    const uint64_t id = next_request_id_++;
+    request.set_id(id);
+    inflight_ops_[id] = op.seq;
+    storage_ops_.pop_front();
+    if (!storage_->Send(std::move(request))) {
+      Shutdown("the storage stream is closed");
+      return;
+    }
+  }
+}
+
+bool ReplicationDriver::RunInstall(const SnapshotInstall& install) {
+  const auto start = std::chrono::steady_clock::now();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
+  sv1::InstallSnapshotResponse response;
+  auto writer = storage_stub_->InstallSnapshot(&ctx, &response);
+  bool first = true;
+  for (size_t offset = 0; first || offset < install.data.size(); offset += kSnapshotChunkBytes) {
+    sv1::SnapshotChunk chunk;
+    if (first) chunk.set_zxid(install.zxid);
+    first = false;
+    chunk.set_data(install.data.substr(offset, kSnapshotChunkBytes));
+    chunk.set_last(offset + kSnapshotChunkBytes >= install.data.size());
+    if (!writer->Write(chunk)) break;
+  }
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  if (!status.ok()) {
+    spdlog::error("replication.snapshot_install_failed zxid={} error=\"{}\"",
+                  Zxid::Hex(install.zxid), status.error_message());
+    return false;
+  }
+  snapshots_installed_->Increment();
+  spdlog::info("replication.snapshot_installed zxid={} bytes={} ms={}", Zxid::Hex(install.zxid),
+               install.data.size(),
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - start)
+                   .count());
+  reported_applied_ = std::max(reported_applied_, install.zxid);
+  reported_purged_ = std::max(reported_purged_, install.zxid);
+  return true;
+}
+
+// One storage operation of PersistRequest `seq` is done; PersistRequests
+// complete in order, and each one's after-persist messages leave then.
+void ReplicationDriver::PersistPartDone(uint64_t seq) {
+  for (auto& p : pending_persists_) {
+    if (p.seq == seq) {
+      --p.remaining;
+      break;
+    }
+  }
+  while (!pending_persists_.empty() && pending_persists_.front().remaining <= 0) {
+    PendingPersist done = std::move(pending_persists_.front());
+    pending_persists_.pop_front();
+    zab_->PersistDone(done.seq);
+    for (auto& out : done.after) SendOut(std::move(out));
+    if (!zab_) return;
+  }
+}
+
+// The log's purge point moves when storage purges after a snapshot; the core
+// must know, to send a SNAP instead of a DIFF it can no longer read.
+void ReplicationDriver::CheckPurged() {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  sv1::StorageState state;
+  grpc::Status status = storage_stub_->GetState(&ctx, {}, &state);
+  if (!status.ok() || !zab_) return;
+  if (state.oldest_logged_zxid() > reported_purged_) {
+    reported_purged_ = state.oldest_logged_zxid();
+    zab_->LogPurged(reported_purged_);
+  }
+}
+
+void ReplicationDriver::Publish() {
+  Status s;
+  if (zab_) {
+    s.serving = zab_->serving();
+    s.role = zab_->role();
+    s.phase = zab_->phase();
+    s.leader = zab_->leader();
+    s.epoch = zab_->epoch();
+    s.last_zxid = zab_->last_zxid();
+    s.committed_zxid = zab_->committed_zxid();
+    s.applied_zxid = zab_->applied_zxid();
+    s.sessions = zab_->tracked_sessions();
+    if (zab_->role() == Role::kLeading) s.learners = zab_->learner_sids();
+  }
+  s.elections = elections_;
+  sessions_gauge_->Set(static_cast<double>(s.sessions));
+  last_zxid_gauge_->Set(static_cast<double>(s.last_zxid));
+  committed_zxid_gauge_->Set(static_cast<double>(s.committed_zxid));
+  role_gauge_->Set(static_cast<double>(static_cast<int>(s.role)));
+  learners_gauge_->Set(static_cast<double>(s.learners.size()));
+  epoch_gauge_->Set(static_cast<double>(s.epoch));
+  std::lock_guard<std::mutex> lock(mu_);
+  status_ = std::move(s);
 }
 
 }  // namespace ensemble::zab

@@ -1,12 +1,31 @@
 #pragma once
 
+// The replication process's driver: runs one peer's ZAB core (ZabPeer) on a
+// single thread, executing its Ready batches exactly as docs/zab.md ("The
+// Ready contract") prescribes, against
+//   - the local storage (Storage.Log stream for appends, truncation, epochs
+//     and commits; InstallSnapshot; ReadLog and ReadSnapshot for a learner's
+//     DIFF and SNAP),
+//   - the other peers' replication services (PeerLinks, Replication.Peer
+//     streams carrying batches),
+//   - the local election service (ElectionClient: GetLeader, Reelect),
+//   - the local gateways (Replication.Submit streams: writes, touches, syncs).
+// A configuration without other servers is a quorum of one: no election
+// service is needed, the peer leads itself.
+//
+// Thread-safety: the On* methods may be called from any thread (gRPC's); they
+// only enqueue. Everything else runs on the driver thread.
+
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <variant>
@@ -19,8 +38,9 @@
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
-#include "services/replication/core/sequencer.h"
-#include "services/replication/core/session_tracker.h"
+#include "services/replication/core/zab_peer.h"
+#include "services/replication/server/election_client.h"
+#include "services/replication/server/peer_links.h"
 
 namespace ensemble::zab {
 
@@ -32,14 +52,19 @@ using StorageLogStream =
 struct ReplicationOptions {
   int64_t sid = 1;
   int64_t tick_ms = 2000;
+  int32_t init_limit_ticks = 10;
+  int32_t sync_limit_ticks = 5;
   std::string storage_address;  // the local storage service (unix:... or host:port)
+  // The local election service; empty for a quorum of one.
+  std::string election_address;
+  std::vector<int64_t> voters;                    // this peer included if it votes
+  std::vector<int64_t> observers;                 // this peer included if it observes
+  std::map<int64_t, std::string> peer_addresses;  // sid -> replication address, others
+  // Weighted / hierarchical quorums (zoo.cfg group.N, weight.N); empty: majority.
+  std::function<bool(const std::set<int64_t>&)> contains_quorum;
+  int64_t initial_counter_for_testing = 0;  // ensemble.testing.initialZxidCounter
 };
 
-// Owns the replication state of one peer on a single thread. This version runs
-// a quorum of one (standalone): it is the leader, orders every write, and a
-// write is committed once the local storage holds it durably.
-// Thread-safety: the On* methods may be called from any thread (gRPC's); they
-// only enqueue. Everything else runs on the driver thread.
 class ReplicationDriver {
  public:
   ReplicationDriver(ReplicationOptions options, prometheus::Registry& registry);
@@ -48,83 +73,156 @@ class ReplicationDriver {
   void Start();
   void Stop();
 
-  // A gateway's Submit stream delivered a batch.
+  // A gateway's Submit stream delivered a batch / ended.
   void OnSubmit(const std::shared_ptr<SubmitStream>& stream,
                 ensemble::replication::v1::SubmitRequest&& request);
   void OnSubmitDone(const std::shared_ptr<SubmitStream>& stream);
+  // A peer's stream to us delivered a batch / ended. `stream` identifies the
+  // stream (a new one from the same sid replaces the old).
+  void OnPeerBatch(const void* stream, ensemble::replication::v1::PeerMessages&& batch);
+  void OnPeerStreamDone(const void* stream, int64_t sid);
+  bool IsKnownPeer(int64_t sid) const { return options_.peer_addresses.count(sid) > 0; }
+  int64_t sid() const { return options_.sid; }
 
   // For admin status and health.
-  struct Snapshot {
+  struct Status {
     bool serving = false;
+    Role role = Role::kLooking;
+    Phase phase = Phase::kElection;
+    int64_t leader = 0;
     int64_t epoch = 0;
     int64_t last_zxid = 0;
     int64_t committed_zxid = 0;
+    int64_t applied_zxid = 0;
     size_t sessions = 0;
+    std::vector<int64_t> learners;
+    int64_t elections = 0;
   };
-  Snapshot GetSnapshot() const;
+  Status GetStatus() const;
 
  private:
   struct SubmitEvent {
     std::shared_ptr<SubmitStream> stream;
     ensemble::replication::v1::SubmitRequest request;
   };
-  struct StorageResponse {
+  struct SubmitDoneEvent {
+    std::shared_ptr<SubmitStream> stream;
+  };
+  struct StorageResponseEvent {
     ensemble::storage::v1::LogResponse response;
   };
-  struct StorageDown {
+  struct StorageDownEvent {
     std::string error;
   };
-  using Event = std::variant<SubmitEvent, StorageResponse, StorageDown>;
+  struct PeerBatchEvent {
+    const void* stream;
+    ensemble::replication::v1::PeerMessages batch;
+  };
+  struct PeerGoneEvent {
+    const void* stream;  // nullptr: our outgoing stream to `sid`
+    int64_t sid;
+  };
+  struct DecisionEvent {
+    ElectionDecision decision;
+  };
+  using Event = std::variant<SubmitEvent, SubmitDoneEvent, StorageResponseEvent, StorageDownEvent,
+                             PeerBatchEvent, PeerGoneEvent, DecisionEvent>;
+
+  // A storage operation of a PersistRequest, in order.
+  struct StorageOp {
+    uint64_t seq = 0;  // the PersistRequest it belongs to (0: a commit)
+    std::optional<ensemble::storage::v1::LogRequest> log;
+    std::optional<SnapshotInstall> install;
+  };
+  struct PendingPersist {
+    uint64_t seq = 0;
+    int remaining = 0;  // storage operations not yet done
+    std::vector<OutMessage> after;
+  };
+  struct PendingSync {
+    std::weak_ptr<SubmitStream> stream;
+    uint64_t gateway_sync_id = 0;
+  };
 
   void Enqueue(Event event);
   void Run();
-  // Connects to storage and establishes a new epoch; false if storage is not
-  // reachable yet.
-  bool Establish();
-  void Handle(SubmitEvent& event);
-  void Handle(StorageResponse& event);
-  void Handle(StorageDown& event);
-  void Tick(int64_t now_ms);
-  // Answers the sync barriers that storage has applied past.
-  void CompleteSyncs();
-  void Propose(std::vector<ensemble::v1::Txn> txns);
-  void SendToStorage(ensemble::storage::v1::LogRequest request);
+  // Reads the peer's state from storage and starts the core; false if storage
+  // is not reachable yet.
+  bool Boot();
+  void Shutdown(const std::string& reason);
+  void Handle(SubmitEvent& e);
+  void Handle(SubmitDoneEvent& e);
+  void Handle(StorageResponseEvent& e);
+  void Handle(StorageDownEvent& e);
+  void Handle(PeerBatchEvent& e);
+  void Handle(PeerGoneEvent& e);
+  void Handle(DecisionEvent& e);
+  void ProcessReadies();
+  void Execute(Ready& rd);
+  void MaybeFinishElection();
+  void SendOut(OutMessage out);
+  bool FillLog(OutMessage& out, std::vector<ensemble::replication::v1::PeerMessage>* parts);
+  bool FillSnapshot(OutMessage& out);
+  void PumpStorage();
+  bool RunInstall(const SnapshotInstall& install);
+  void PersistPartDone(uint64_t seq);
+  void CheckPurged();
+  void Publish();
   int64_t NowMs() const;
   int64_t WallMs() const;
 
   const ReplicationOptions options_;
+  const bool standalone_;
   std::thread thread_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Event> inbox_;
   bool stopping_ = false;
-  Snapshot snapshot_;  // GUARDED_BY(mu_), copied from driver state after each step
+  Status status_;  // GUARDED_BY(mu_), copied from the core after each round
 
   // Driver-thread state.
   std::unique_ptr<ensemble::storage::v1::Storage::Stub> storage_stub_;
   std::shared_ptr<StorageLogStream> storage_;
-  std::optional<Sequencer> sequencer_;
-  SessionTracker sessions_;
+  std::unique_ptr<PeerLinks> links_;
+  std::unique_ptr<ElectionClient> election_;
+  std::unique_ptr<ZabPeer> zab_;
   uint64_t next_request_id_ = 1;
   int64_t last_unreachable_log_ms_ = -1000000;
-  int64_t committed_zxid_ = 0;
-  int64_t applied_zxid_ = 0;
-  // Sync barriers waiting until storage has applied a zxid.
-  struct PendingSync {
-    std::weak_ptr<SubmitStream> stream;
-    uint64_t id;
-    int64_t zxid;
-  };
-  std::deque<PendingSync> pending_syncs_;
-  // Txns that arrived before the epoch was established.
-  std::vector<ensemble::v1::Txn> waiting_;
+  int64_t next_tick_ms_ = 0;
+  int64_t next_purge_check_ms_ = 0;
+  int64_t reported_applied_ = 0;
+  int64_t reported_purged_ = 0;
+  std::deque<StorageOp> storage_ops_;                         // not yet sent to storage
+  std::map<uint64_t, uint64_t> inflight_ops_;                 // request id -> persist seq
+  std::deque<PendingPersist> pending_persists_;               // in seq order
+  std::map<uint64_t, std::weak_ptr<SubmitStream>> gateways_;  // by gateway id
+  std::map<uint64_t, PendingSync> pending_syncs_;             // by the core's sync id
+  uint64_t next_sync_id_ = 1;
+  // Incoming peer streams (the current one per sid) and their reassembly.
+  std::map<int64_t, const void*> incoming_;
+  std::map<const void*, int64_t> incoming_sid_;
+  std::map<int64_t, SnapshotAssembler> assemblers_;
+  // Election: the newest decision heard, the one the core runs on (or ran on
+  // before looking again), and whether the core waits for one.
+  std::optional<ElectionDecision> latest_decision_;
+  std::optional<ElectionDecision> used_decision_;
+  bool election_wanted_ = false;
+  int64_t elections_ = 0;
 
   prometheus::Counter* proposals_total_;
-  prometheus::Counter* expired_sessions_total_;
-  prometheus::Histogram* batch_size_;
+  prometheus::Counter* elections_total_;
+  prometheus::Counter* peer_messages_sent_;
+  prometheus::Counter* peer_messages_received_;
+  prometheus::Counter* snapshots_sent_;
+  prometheus::Counter* snapshots_installed_;
+  prometheus::Histogram* persist_batch_txns_;
   prometheus::Gauge* sessions_gauge_;
   prometheus::Gauge* last_zxid_gauge_;
+  prometheus::Gauge* committed_zxid_gauge_;
+  prometheus::Gauge* role_gauge_;
+  prometheus::Gauge* learners_gauge_;
+  prometheus::Gauge* epoch_gauge_;
 };
 
 }  // namespace ensemble::zab
