@@ -50,6 +50,11 @@ class ClientLink : public std::enable_shared_from_this<ClientLink> {
   void CloseNow();
   bool closing() const { return closing_; }
 
+  // Frames the connection has produced so far (the owner counts them; the first
+  // one is the handshake's ConnectResponse).
+  int64_t frames_sent() const { return frames_sent_; }
+  void AddFramesSent(int64_t n) { frames_sent_ += n; }
+
  private:
   void StartWrite();
   void FinishClose();
@@ -63,6 +68,7 @@ class ClientLink : public std::enable_shared_from_this<ClientLink> {
   bool writing_ = false;
   bool closing_ = false;
   bool closed_ = false;
+  int64_t frames_sent_ = 0;
   std::string pending_;        // queued, not being written
   std::string writing_bytes_;  // being written
 };

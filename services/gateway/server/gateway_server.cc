@@ -127,6 +127,21 @@ std::pair<std::string, std::string> Describe(const asio::ip::tcp::endpoint& endp
   return {remote, host};
 }
 
+// Voting members among the `conf` lines' server.N entries ("host:q:e:participant").
+int64_t VotingMembers(const std::vector<std::pair<std::string, std::string>>& conf) {
+  int64_t voters = 0;
+  for (const auto& [key, value] : conf) {
+    if (key.rfind("server.", 0) != 0) continue;
+    const bool observer = value.size() >= 9 && value.compare(value.size() - 9, 9, ":observer") == 0;
+    if (!observer) ++voters;
+  }
+  return voters;
+}
+
+bool IsLoopback(const std::string& ip) {
+  return ip == "::1" || ip.rfind("127.", 0) == 0 || ip.rfind("::ffff:127.", 0) == 0;
+}
+
 struct StateCall {
   grpc::ClientContext context;
   ensemble::storage::v1::GetStateRequest request;
@@ -165,6 +180,7 @@ GatewayServer::GatewayServer(GatewayOptions options, prometheus::Registry& regis
   storage_stub_ = ensemble::storage::v1::Storage::NewStub(storage_channel_);
   replication_stub_ = ensemble::replication::v1::Replication::NewStub(replication_channel_);
   replication_admin_ = ensemble::admin::v1::Admin::NewStub(replication_channel_);
+  metrics_.SetQuorumSize(VotingMembers(options_.conf));
 }
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
@@ -281,6 +297,7 @@ void GatewayServer::OnAccepted(asio::ip::tcp::socket socket) {
     spdlog::warn("gateway.connection_refused client={} reason=maxCnxns max={}", remote,
                  options_.max_cnxns);
     metrics_.connections_refused->Increment();
+    metrics_.zk_connection_rejected->Increment();
     socket.close(error);
     return;
   }
@@ -289,6 +306,7 @@ void GatewayServer::OnAccepted(asio::ip::tcp::socket socket) {
     spdlog::warn("gateway.connection_refused client={} reason=maxClientCnxns max={}", remote,
                  options_.max_client_cnxns);
     metrics_.connections_refused->Increment();
+    metrics_.zk_connection_rejected->Increment();
     socket.close(error);
     return;
   }
@@ -311,6 +329,7 @@ void GatewayServer::OnAccepted(asio::ip::tcp::socket socket) {
 void GatewayServer::OnLinkRead(ClientLink& link, std::string_view bytes) {
   UpdateClock();
   metrics_.bytes_received->Increment(static_cast<double>(bytes.size()));
+  metrics_.zk_bytes_received->Increment(static_cast<double>(bytes.size()));
   auto keep = link.shared_from_this();
   link.connection().OnBytes(bytes);
   Pump(keep);
@@ -366,6 +385,8 @@ void GatewayServer::Pump(const std::shared_ptr<ClientLink>& link) {
   Effects e = conn.TakeEffects();
   packets_received_ += e.frames_in;
   packets_sent_ += e.frames_out;
+  metrics_.Packets(e.frames_in, e.frames_out);
+  if (e.frames_out > 0 && !e.four_letter_word) CountResponses(*link, e.to_client, e.frames_out);
   bool upstream = false;
   for (auto& read : e.reads) {
     storage_batch_bytes_ += read.ByteSizeLong();
@@ -390,6 +411,7 @@ void GatewayServer::Pump(const std::shared_ptr<ClientLink>& link) {
     if (it != sessions_.end() && it->second != link->id()) previous = FindLink(it->second);
     sessions_[session] = link->id();
     metrics_.sessions->Set(static_cast<double>(sessions_.size()));
+    metrics_.SessionAttached();
     spdlog::info("gateway.session_attached session=0x{:x} client={} timeout_ms={}", session,
                  conn.remote(), conn.timeout_ms());
     if (previous) {
@@ -484,6 +506,10 @@ void GatewayServer::OnTimer() {
     last_poll_ms_ = env_.now_ms;
     Poll();
   }
+  if (last_figures_ms_ == 0 || env_.now_ms - last_figures_ms_ >= 1000) {
+    last_figures_ms_ = env_.now_ms;
+    PublishFigures();
+  }
   PublishStatus();
   timer_.expires_after(std::chrono::milliseconds(std::clamp(options_.tick_ms / 6, 10, 500)));
   timer_.async_wait([this](const std::error_code& error) {
@@ -515,6 +541,7 @@ void GatewayServer::AnswerFourLetterWord(ClientLink& link, const FourLetterWordR
       latency_total_ms_ = 0;
       latency_count_ = 0;
       auth_failed_ = 0;
+      metrics_.ResetResponseSizes();
       break;
     case FourLetterWord::kStmk:
       trace_mask_ = request.argument;
@@ -820,6 +847,46 @@ void GatewayServer::ServingChanged() {
     if (serving_callback_) serving_callback_(serving);
   }
   PublishStatus();
+}
+
+void GatewayServer::CountResponses(ClientLink& link, std::string_view frames, int64_t count) {
+  size_t at = 0;
+  for (int64_t i = 0; i < count && at + 4 <= frames.size(); ++i) {
+    const auto* p = reinterpret_cast<const unsigned char*>(frames.data() + at);
+    const uint32_t length =
+        (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+    at += 4 + static_cast<size_t>(length);
+    const bool connect_response = link.frames_sent() == 0;
+    link.AddFramesSent(1);
+    if (!connect_response) metrics_.ClientResponse(static_cast<int64_t>(length));
+  }
+}
+
+void GatewayServer::PublishFigures() {
+  ZooKeeperFigures f;
+  f.avg_latency_ms =
+      latency_count_ == 0 ? 0.0 : static_cast<double>(latency_total_ms_) / latency_count_;
+  f.min_latency_ms = latency_min_ms_ < 0 ? 0 : latency_min_ms_;
+  f.max_latency_ms = latency_max_ms_;
+  f.packets_received = packets_received_;
+  f.packets_sent = packets_sent_;
+  f.alive_connections = static_cast<int64_t>(links_.size());
+  for (const auto& [id, link] : links_) {
+    const Connection& conn = link->connection();
+    f.outstanding_requests += static_cast<int64_t>(conn.queued());
+    ++(IsLoopback(conn.client_ip()) ? f.local_connections : f.remote_connections);
+  }
+  f.uptime_ms = env_.now_ms - started_ms_;
+  f.znode_count = node_count_;
+  f.watch_count = watch_count_;
+  f.ephemerals_count = ephemerals_count_;
+  f.approximate_data_size = data_size_;
+  f.global_sessions = global_sessions_;
+  f.open_file_descriptors = OpenFileDescriptors();
+  f.max_file_descriptors = MaxFileDescriptors();
+  f.auth_failed = auth_failed_;
+  metrics_.Publish(f);
+  metrics_.SetServerState(mode_);
 }
 
 void GatewayServer::PublishStatus() {

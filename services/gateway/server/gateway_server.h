@@ -129,6 +129,11 @@ class GatewayServer final : public LinkOwner {
   void Poll();
   void ServingChanged();
   void PublishStatus();
+  // Sizes of the replies in `frames` (whole frames written to `link`) for
+  // ZooKeeper's client_response_size figures; the handshake's reply is not one.
+  void CountResponses(ClientLink& link, std::string_view frames, int64_t count);
+  // ZooKeeper's gauges from the figures below (every second, from OnTimer).
+  void PublishFigures();
   static int64_t Backoff(int attempt);
 
   const GatewayOptions options_;
@@ -162,6 +167,7 @@ class GatewayServer final : public LinkOwner {
   int64_t last_poll_ms_ = 0;
   int64_t last_touch_ms_ = 0;
   int64_t started_ms_ = 0;
+  int64_t last_figures_ms_ = 0;
 
   // Upstream.
   std::shared_ptr<grpc::Channel> storage_channel_;
