@@ -23,9 +23,15 @@ ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 CLI_MT = "/usr/lib/zookeeper/bin/cli_mt"
 
 
-def _ports_free(base, peers, gateways):
+def _ports_free(base, peers, gateways, netns=False):
     ports = [base + g for g in range(gateways)]
-    for sid in range(1, peers + 1):
+    if netns:
+        # Peers listen in their own namespaces; the bridge's name and subnet
+        # come from the base port and must be free.
+        if subprocess.run(["ip", "link", "show", f"ensbr{base}"],
+                          capture_output=True).returncode == 0:
+            return False
+    for sid in range(1, 0 if netns else peers + 1):
         ports += [base + 1000 + 10 * sid + i for i in range(6)]
     for gid in range(1, gateways + 1):
         ports += [base + 2000 + 10 * gid, base + 2001 + 10 * gid]
@@ -42,21 +48,29 @@ def _ports_free(base, peers, gateways):
 class Ensemble:
     """A running local ensemble. Use as a context manager or call stop()."""
 
-    def __init__(self, peers=1, gateways=1, tick_ms=500, settings=(), extra=()):
+    def __init__(self, peers=1, gateways=1, tick_ms=500, settings=(), extra=(), observers=0,
+                 netns=False, wait=60):
+        """netns=True runs each peer in its own network namespace (root only;
+        see `ensemble-local --help`): then partition/heal/netem work."""
         self.data = tempfile.mkdtemp(prefix="ensemble-test-")
         rng = random.Random(os.getpid() ^ int(time.time() * 1000))
         for _ in range(50):
             base = rng.randrange(20000, 45000, 100)
-            if _ports_free(base, peers, gateways):
+            if _ports_free(base, peers + observers, gateways, netns):
                 break
         else:
             raise RuntimeError("no free port range found")
         self.base_port = base
+        self.netns = netns
         self._stopped = False
         atexit.register(self.stop)
         cmd = [LAUNCHER, "start", "--data", self.data, "--bin", BIN, "--peers", str(peers),
                "--gateways", str(gateways), "--base-port", str(base), "--tick-ms", str(tick_ms),
-               "--wait", "60"] + [f"--set={kv}" for kv in settings] + list(extra)
+               "--wait", str(wait)] + [f"--set={kv}" for kv in settings] + list(extra)
+        if observers:
+            cmd += ["--observers", str(observers)]
+        if netns:
+            cmd.append("--netns")
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             logs = self.logs()
@@ -100,6 +114,30 @@ class Ensemble:
 
     def restart(self, name):
         self.launcher("restart", name)
+
+    def leader(self):
+        """The sid of the leading peer, or None."""
+        r = subprocess.run([LAUNCHER, "leader", "--data", self.data], capture_output=True,
+                           text=True)
+        return int(r.stdout.strip()) if r.returncode == 0 else None
+
+    def peer_ip(self, sid):
+        """The peer's address: its namespace's with netns, else 127.0.0.1."""
+        if not self.netns:
+            return "127.0.0.1"
+        return self.state["netns"]["peers"][str(sid)]["ip"]
+
+    def partition(self, sid, link=False):
+        self.launcher("partition", f"peer.{sid}", *(["--link"] if link else []))
+
+    def isolate_from(self, a, b):
+        self.launcher("isolate-from", f"peer.{a}", f"peer.{b}")
+
+    def heal(self, sid="all"):
+        self.launcher("heal", "all" if sid == "all" else f"peer.{sid}")
+
+    def netem(self, sid, *spec):
+        self.launcher("netem", f"peer.{sid}", *spec)
 
     def logs(self):
         out = []
