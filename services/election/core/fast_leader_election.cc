@@ -105,12 +105,13 @@ void FastLeaderElection::UpdateProposal(const Proposal& p) {
 
 void FastLeaderElection::Step(const Notification& n) {
   if (!started_ || n.sid == options_.sid) return;
+  // Only voters answer notifications (see "Answers" in the header), and an
+  // answer is never answered: the exchange ends.
   if (!quorum().IsVoter(n.sid)) {
-    // WorkerReceiver: a non-voting server (an observer) gets our current vote
-    // right away; its notification is not a vote.
-    Notification reply = Status();
-    if (!decided()) reply.election_epoch = logical_clock_;
-    Send(n.sid, reply);
+    // WorkerReceiver: a LOOKING non-voter (an observer) gets our current vote
+    // right away; its notification is not a vote. A decided one knows the
+    // leader and gets nothing.
+    if (is_voter() && n.state == PeerState::kLooking) Send(n.sid, Status());
     return;
   }
   if (!quorum().IsVoter(n.leader)) {
@@ -118,15 +119,20 @@ void FastLeaderElection::Step(const Notification& n) {
     return;
   }
   if (decided()) {
-    // A peer out of the election tells a looking voter whom it follows.
-    if (n.state == PeerState::kLooking) Send(n.sid, DecisionNotification());
+    // A voter out of the election tells a looking voter whom it follows.
+    if (n.state == PeerState::kLooking && is_voter()) Send(n.sid, DecisionNotification());
     return;
   }
   // LOOKING from here on. Any notification from a voter postpones the re-send.
   ResetResendTimer();
-  if (n.state == PeerState::kLooking && n.election_epoch < logical_clock_) {
-    // The sender lags behind: tell it our round and vote.
-    Send(n.sid, ProposalNotification());
+  if (n.state == PeerState::kLooking) {
+    // The sender takes part in an election now: whatever it said when it was
+    // out of one (following or leading) is stale.
+    outofelection_.erase(n.sid);
+    if (n.election_epoch < logical_clock_ && is_voter()) {
+      // The sender lags behind: tell it our round and vote.
+      Send(n.sid, ProposalNotification());
+    }
   }
   switch (n.state) {
     case PeerState::kLooking:
@@ -206,10 +212,19 @@ void FastLeaderElection::HandleOutOfElection(const Notification& n) {
   // same leader, and that the leader says it leads (ZOOKEEPER-1732: votes of
   // this round count here too).
   outofelection_[n.sid] = v;
-  if (GetVoteTracker(quorum(), outofelection_, v).HasAllQuorums() &&
-      CheckLeader(outofelection_, n.leader, n.election_epoch, options_.sid, logical_clock_)) {
-    logical_clock_ = n.election_epoch;
-    Decide(v, /*joined=*/true);
+  if (n.leader == options_.sid) {
+    // "Everyone else thinks I'm the leader": only in our own round, and only
+    // with votes that agree on our epoch too (ZooKeeper's rule).
+    if (GetVoteTracker(quorum(), outofelection_, v).HasAllQuorums() &&
+        CheckLeader(outofelection_, n.leader, n.election_epoch, options_.sid, logical_clock_)) {
+      Decide(v, /*joined=*/true);
+      return;
+    }
+  } else if (std::optional<Vote> leading = RunningLeader(n.leader)) {
+    // Ensemble: the followers' peer epochs and rounds need not agree (see
+    // "Joining a running leader" in the header); take the leader's own vote.
+    logical_clock_ = leading->election_epoch;
+    Decide(*leading, /*joined=*/true);
     return;
   }
   // Ensemble's addition: round n.election_epoch was decided for a leader we do
@@ -221,6 +236,20 @@ void FastLeaderElection::HandleOutOfElection(const Notification& n) {
     EnterRound(n.election_epoch + 1, n);
     CheckLookingQuorum();
   }
+}
+
+std::optional<Vote> FastLeaderElection::RunningLeader(int64_t leader) const {
+  auto it = outofelection_.find(leader);
+  if (it == outofelection_.end() || it->second.state != PeerState::kLeading ||
+      it->second.leader != leader) {
+    return std::nullopt;
+  }
+  std::set<int64_t> named;
+  for (const auto& [sid, vote] : outofelection_) {
+    if (vote.leader == leader) named.insert(sid);
+  }
+  if (!quorum().ContainsQuorum(named)) return std::nullopt;
+  return it->second;
 }
 
 void FastLeaderElection::Decide(const Vote& vote, bool joined) {

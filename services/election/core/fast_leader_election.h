@@ -22,23 +22,52 @@
 //    Its vote is recorded (one per sender). When a quorum of the recorded
 //    votes equals ours, wait finalize_wait_ticks ("finalizeWait") for a
 //    better vote; if none comes, decide: LEADING if we voted for ourselves,
-//    else FOLLOWING (OBSERVING for an observer).
+//    else FOLLOWING (OBSERVING for an observer). Ensemble's addition: it also
+//    erases the sender's FOLLOWING/LEADING vote from `outofelection`, which
+//    no longer says what the sender does.
 //  - FOLLOWING/LEADING notifications (from peers out of the election) are
 //    recorded in the round's votes when of our round, and always in
-//    `outofelection`; a quorum agreeing on a leader who itself says LEADING
-//    (CheckLeader) lets a late or restarted peer join the running leader at
-//    once, adopting its round. Ensemble's addition: if such a notification
-//    names a round at least ours for a leader we do not vote for (and does
-//    not let us join), we move to the round after it, so that a round a
-//    running peer decided is not decided again for someone else (logical
-//    clocks restart at 1 with the process; ZooKeeper would stay in it).
-//  - Notifications from non-voters (observers) are answered with our vote and
-//    otherwise ignored: observers learn the leader but never vote. An observer
-//    runs the same loop; its own vote never counts.
+//    `outofelection`. A quorum of this round's votes agreeing with one that
+//    names a leader who itself says LEADING (CheckLeader) decides at once.
+//  - Joining a running leader (Ensemble's rule; ZooKeeper's asks the votes in
+//    `outofelection` to agree on the leader's peer epoch too): a late or
+//    restarted peer follows leader L, adopting L's round, as soon as
+//    `outofelection` holds L's own LEADING vote and a quorum of its votes
+//    name L, whatever their peer epochs and rounds. Decided peers can name one
+//    leader with different peer epochs: one that followed a leader before the
+//    leader was re-elected with a newer epoch keeps its old vote, and one that
+//    joined picked up the vote the leader had then. Requiring one peer epoch
+//    left a restarted peer LOOKING while a quorum served (docs/zab.md). The
+//    epoch in a vote is only informational for replication, which agrees on
+//    the epoch in discovery. The decision carries L's vote (zxid, round, peer
+//    epoch). "Everyone else thinks I'm the leader" keeps ZooKeeper's rule:
+//    only in our own round, with votes that agree on the peer epoch.
+//  - Ensemble's addition: if such a notification names a round at least ours
+//    for a leader we do not vote for (and does not let us join), we move to
+//    the round after it, so that a round a running peer decided is not
+//    decided again for someone else (logical clocks restart at 1 with the
+//    process; ZooKeeper would stay in it).
+//  - Notifications from non-voters (observers) are not votes: a voter answers
+//    a LOOKING one with its current vote (so observers learn the leader) and
+//    ignores the rest. An observer runs the same loop; its own vote never
+//    counts.
 //  - Votes for non-voters are ignored; a voter of weight 0 is never elected.
-//  - A decided peer answers every LOOKING notification from a voter with its
+//  - A decided voter answers every LOOKING notification from a voter with its
 //    decision (state FOLLOWING/LEADING), which is how a restarted peer learns
 //    the running leader.
+//  - Answers terminate (ZooKeeper's WorkerReceiver lets a decided observer
+//    and a LOOKING voter answer each other forever). Only voters answer, with
+//    one notification to the sender, in three cases: (a) a LOOKING non-voter
+//    gets our Status; non-voters answer nothing, so (a) ends there. (b) A
+//    decided voter answers a LOOKING voter with its decision, which is not
+//    LOOKING and so is answered by no one. (c) A LOOKING voter answers a
+//    LOOKING voter of an earlier round with its vote of its own round; only a
+//    peer whose round is later still answers that, so the rounds along a chain
+//    of answers strictly increase, and a round past every one in use comes
+//    only from Start or from the move past a decided round above (at most
+//    one past the largest). Other sends follow a change of our round or vote
+//    (both only move forward) or a timer, so without Start and re-sends the
+//    exchange of notifications ends; a duplicate adds one bounded chain.
 //  - While LOOKING, if no notification arrives from a voter for the current
 //    notification interval, the vote is sent again to every voter and the
 //    interval doubles, from min_notification_interval_ticks up to
@@ -192,6 +221,9 @@ class FastLeaderElection {
   void RecordOwnVote();
   void HandleLooking(const Notification& n);
   void HandleOutOfElection(const Notification& n);
+  // The LEADING vote of `leader` (not us) if outofelection_ holds one and a
+  // quorum of its votes name `leader`, whatever their peer epochs and rounds.
+  std::optional<Vote> RunningLeader(int64_t leader) const;
   void CheckLookingQuorum();
   void Decide(const Vote& vote, bool joined);
   void ResetResendTimer();

@@ -400,6 +400,74 @@ TEST(FastLeaderElectionJoin, DecidedPeerAnswersLookingVotersOnly) {
   EXPECT_TRUE(c.peer(2).TakeOutput().notifications.empty());
 }
 
+TEST(FastLeaderElectionJoin, JoinsALeaderWhoseFollowersReportDifferentPeerEpochs) {
+  // Regression (docs/zab.md, "Known issues"; simulator seeds in
+  // tests/sim/seeds.txt): the leader was re-elected with a newer epoch while
+  // two of its followers kept following it under the old one. The decided
+  // peers name one leader with two peer epochs, and no (leader, peer epoch)
+  // pair has a quorum: a restarted peer stayed LOOKING while a quorum served.
+  Cluster c(5);
+  for (int64_t sid = 1; sid <= 5; ++sid) c.Start(sid, 0x100000005, 1);
+  c.DeliverAll();
+  c.TickAll(kFinalize);
+  ASSERT_EQ(c.peer(5).state(), PeerState::kLeading);
+  ASSERT_EQ(c.peer(1).decision().peer_epoch, 1);
+  // 3, 4 and 5 elect 5 again, now in epoch 2; 1 and 2 keep following 5.
+  for (int64_t sid = 3; sid <= 5; ++sid) {
+    c.peer(sid).Abandon("test");
+    c.Start(sid, 0x200000000, 2);
+  }
+  c.DeliverAll();
+  c.TickAll(kFinalize);
+  ASSERT_EQ(c.peer(5).state(), PeerState::kLeading);
+  ASSERT_EQ(c.peer(5).decision().peer_epoch, 2);
+  ASSERT_EQ(c.peer(4).decision().leader, 5);
+  ASSERT_EQ(c.peer(1).decision().peer_epoch, 1);
+  // Peer 3 restarts: 1 and 2 say (5, epoch 1), 4 and 5 say (5, epoch 2).
+  c.Restart(3, 0x200000000, 2);
+  c.DeliverAll();
+  c.TickAll(4 * kMaxInterval);
+  ASSERT_TRUE(c.peer(3).decided());
+  EXPECT_EQ(c.peer(3).state(), PeerState::kFollowing);
+  EXPECT_EQ(c.peer(3).decision().leader, 5);
+  EXPECT_TRUE(c.peer(3).decision().joined);
+  // It takes the leader's own vote: its round and epoch.
+  EXPECT_EQ(c.peer(3).decision().peer_epoch, 2);
+  EXPECT_EQ(c.peer(3).decision().election_epoch, c.peer(5).decision().election_epoch);
+  EXPECT_EQ(c.peer(3).logical_clock(), c.peer(5).decision().election_epoch);
+  EXPECT_EQ(c.decisions(5).size(), 2u);  // the leader kept its decision
+}
+
+TEST(FastLeaderElectionJoin, ALeadingVoteIsForgottenWhenItsSenderLooksAgain) {
+  // Regression: peer 3's LEADING answer, then its LOOKING notification (it
+  // gave up leading), then peer 2's FOLLOWING answer naming 3. The stale
+  // LEADING vote must not make peer 1 follow a peer that is LOOKING.
+  Cluster c(3);
+  c.Start(1, 0x100000001, 1);
+  c.peer(1).Step({3, 3, 0x100000001, 1, 1, PeerState::kLeading});
+  c.peer(1).Step({3, 3, 0x100000002, 2, 1, PeerState::kLooking});
+  c.peer(1).Step({2, 3, 0x100000001, 1, 1, PeerState::kFollowing});
+  EXPECT_FALSE(c.peer(1).decided());
+  EXPECT_EQ(c.peer(1).logical_clock(), 2);
+  EXPECT_EQ(c.peer(1).proposal(), (Proposal{3, 0x100000002, 1}));
+  // 3 leads again: now 1 joins it.
+  c.peer(1).Step({3, 3, 0x100000002, 2, 1, PeerState::kLeading});
+  ASSERT_TRUE(c.peer(1).decided());
+  EXPECT_EQ(c.peer(1).decision().leader, 3);
+  EXPECT_EQ(c.peer(1).decision().election_epoch, 2);
+}
+
+TEST(FastLeaderElectionJoin, ALeaderThatSaysLookingIsNotJoined) {
+  // A quorum of followers is not enough when the leader's latest word is
+  // LOOKING, whatever the order the others' votes came in.
+  Cluster c(5);
+  c.Start(1, 0);
+  c.peer(1).Step({5, 5, 0, 3, 0, PeerState::kLeading});
+  c.peer(1).Step({5, 5, 0, 4, 0, PeerState::kLooking});
+  for (int64_t sid = 2; sid <= 4; ++sid) c.peer(1).Step({sid, 5, 0, 3, 0, PeerState::kFollowing});
+  EXPECT_FALSE(c.peer(1).decided());
+}
+
 // --- Observers --------------------------------------------------------------
 
 TEST(FastLeaderElectionObservers, ObserversNeverVoteAndLearnTheLeader) {
@@ -451,6 +519,76 @@ TEST(FastLeaderElectionObservers, ObserverJoinsARunningEnsemble) {
   ASSERT_TRUE(c.peer(4).decided());
   EXPECT_EQ(c.peer(4).state(), PeerState::kObserving);
   EXPECT_EQ(c.peer(4).decision().leader, 3);
+}
+
+TEST(FastLeaderElectionObservers, DecidedObserverAndLookingVoterDoNotPingPong) {
+  // Regression (docs/zab.md, "Known issues"): a decided observer answered
+  // every LOOKING notification from a voter with its decision, and a voter
+  // answered every notification from a non-voter with its vote, so the two
+  // exchanged notifications without end.
+  Cluster c(3, /*observers=*/1);
+  for (int64_t sid = 1; sid <= 4; ++sid) c.Start(sid, 0);
+  c.DeliverAll();
+  c.TickAll(kFinalize + 2 * kMaxInterval);
+  ASSERT_EQ(c.peer(4).state(), PeerState::kObserving);
+  // Voter 1 looks again, alone: 2 and 3 are down.
+  c.Crash(2);
+  c.Crash(3);
+  c.peer(1).Abandon("test");
+  c.Start(1, 0);
+  // The LOOKING vote of voter 1 reaches the observer (say, an answer to a
+  // notification the observer sent before it decided).
+  c.inflight().push_back({4, c.peer(1).Status()});
+  const int64_t before = c.delivered();
+  c.DeliverAll();
+  EXPECT_LE(c.delivered() - before, 2 + 2);  // the vote to 4, and 1's to 2 and 3
+  EXPECT_TRUE(c.inflight().empty());
+  EXPECT_EQ(c.peer(4).state(), PeerState::kObserving);
+}
+
+TEST(FastLeaderElectionObservers, LookingObserverAheadOfALookingVoterDoesNotPingPong) {
+  // The same cycle with the observer LOOKING in a later round: the voter
+  // answered the observer with its vote of an earlier round, and the observer
+  // answered that lagging vote with its own.
+  Cluster c(3, /*observers=*/1);
+  c.Crash(2);
+  c.Crash(3);
+  c.Start(1, 0);
+  for (int i = 0; i < 3; ++i) {  // the observer's round moves ahead
+    c.peer(4).Abandon("test");
+    c.peer(4).Start({4, 0, 0});
+  }
+  c.Collect(4);
+  ASSERT_GT(c.peer(4).logical_clock(), c.peer(1).logical_clock());
+  c.DeliverAll();
+  c.inflight().push_back({4, c.peer(1).Status()});
+  const int64_t before = c.delivered();
+  c.DeliverAll();
+  EXPECT_LE(c.delivered() - before, 4);
+  EXPECT_TRUE(c.inflight().empty());
+}
+
+TEST(FastLeaderElectionObservers, OnlyVotersAnswerAndNeverADecidedObserver) {
+  Cluster c(3, /*observers=*/1);
+  c.Start(1, 0);
+  c.Start(4, 0);
+  c.peer(1).TakeOutput();
+  c.peer(4).TakeOutput();
+  // A voter does not answer an observer that already decided.
+  c.peer(1).Step({4, 3, 0, 1, 0, PeerState::kObserving});
+  EXPECT_TRUE(c.peer(1).TakeOutput().notifications.empty());
+  // A LOOKING observer answers nothing, not even a voter of an earlier round.
+  c.peer(4).Step({2, 2, 0, 2, 0, PeerState::kLooking});  // round 2: adopted
+  c.peer(4).TakeOutput();
+  c.peer(4).Step({1, 1, 0, 1, 0, PeerState::kLooking});
+  EXPECT_TRUE(c.peer(4).TakeOutput().notifications.empty());
+  // Nor does a decided observer answer a LOOKING voter.
+  c.peer(4).Step({2, 3, 0, 2, 0, PeerState::kFollowing});
+  c.peer(4).Step({3, 3, 0, 2, 0, PeerState::kLeading});
+  ASSERT_EQ(c.peer(4).state(), PeerState::kObserving);
+  c.peer(4).TakeOutput();
+  c.peer(4).Step({1, 1, 0, 1, 0, PeerState::kLooking});
+  EXPECT_TRUE(c.peer(4).TakeOutput().notifications.empty());
 }
 
 // --- Re-sends and back-off --------------------------------------------------
