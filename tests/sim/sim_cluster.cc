@@ -152,7 +152,11 @@ zab::ZabConfig Cluster::ConfigFor(int64_t sid, uint64_t incarnation) const {
   c.sync_limit_ticks = options_.sync_limit_ticks;
   c.tick_ms = options_.tick_ms;
   c.log_cache_txns = options_.log_cache_txns;
-  c.conn_base = incarnation << 32;
+  // Distinct per peer and incarnation, as the real driver's random base is:
+  // with equal bases two peers that (wrongly) follow each other after an
+  // election race took each other's FOLLOWERINFO for their leader's traffic
+  // and never timed out.
+  c.conn_base = (static_cast<uint64_t>(sid) << 48) | (incarnation << 32);
   c.initial_counter_for_testing = options_.initial_counter_for_testing;
   auto quorum = quorum_;
   c.contains_quorum = [quorum](const std::set<int64_t>& sids) {
