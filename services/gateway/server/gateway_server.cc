@@ -764,6 +764,15 @@ void GatewayServer::OnSubmitResponse(uint64_t generation, SubmitResponse& respon
   for (const auto& sync : response.syncs()) {
     std::shared_ptr<ClientLink> link = FindLink(Connection::UpstreamIdOwner(sync.id()));
     if (!link) continue;
+    if (sync.failed()) {
+      // The home peer lost its leader before the quorum confirmed the sync:
+      // the client must see connection loss (as from ZooKeeper) and retry
+      // elsewhere, never a read that a deposed leader vouched for.
+      spdlog::info("gateway.sync_failed session=0x{:x} (the peer lost its leader); closing",
+                   link->connection().session_id());
+      link->CloseNow();
+      continue;
+    }
     link->connection().OnSyncDone(sync.id(), sync.zxid());
     Pump(link);
   }
