@@ -174,9 +174,18 @@ void ReplicationDriver::Run() {
       if (stopping_) return;
       events.swap(inbox_);
     }
-    for (auto& event : events) {
+    while (!events.empty()) {
+      Event event = std::move(events.front());
+      events.pop_front();
       std::visit([this](auto& e) { Handle(e); }, event);
-      if (!zab_) break;  // storage went away: start over
+      if (!zab_) {
+        // Storage went away: start over, keeping what is left for the next
+        // incarnation of the core (Boot's wait drops stale peer traffic).
+        std::lock_guard<std::mutex> lock(mu_);
+        inbox_.insert(inbox_.begin(), std::make_move_iterator(events.begin()),
+                      std::make_move_iterator(events.end()));
+        break;
+      }
     }
     if (!zab_) continue;
     const int64_t now = NowMs();
