@@ -27,7 +27,52 @@ grpc::ServerUnaryReactor* RunAction(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* RunHandler(grpc::CallbackServerContext* context,
+                                     const AdminService::Handler<Request, Response>& handler,
+                                     const Request* request, Response* response, const char* name) {
+  auto* reactor = context->DefaultReactor();
+  if (!handler) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                 std::string(name) + " is not an action of this process"));
+    return reactor;
+  }
+  handler(*request, response, [reactor](grpc::Status status) { reactor->Finish(status); });
+  return reactor;
+}
+
 }  // namespace
+
+grpc::ServerUnaryReactor* AdminService::ListSessions(
+    grpc::CallbackServerContext* context, const ensemble::admin::v1::ListSessionsRequest* request,
+    ensemble::admin::v1::ListSessionsResponse* response) {
+  return RunHandler(context, actions_.list_sessions, request, response, "ListSessions");
+}
+
+grpc::ServerUnaryReactor* AdminService::KillSession(
+    grpc::CallbackServerContext* context, const ensemble::admin::v1::KillSessionRequest* request,
+    ensemble::admin::v1::KillSessionResponse* response) {
+  return RunHandler(context, actions_.kill_session, request, response, "KillSession");
+}
+
+grpc::ServerUnaryReactor* AdminService::ListConnections(
+    grpc::CallbackServerContext* context,
+    const ensemble::admin::v1::ListConnectionsRequest* request,
+    ensemble::admin::v1::ListConnectionsResponse* response) {
+  return RunHandler(context, actions_.list_connections, request, response, "ListConnections");
+}
+
+grpc::ServerUnaryReactor* AdminService::DropConnection(
+    grpc::CallbackServerContext* context, const ensemble::admin::v1::DropConnectionRequest* request,
+    ensemble::admin::v1::DropConnectionResponse* response) {
+  return RunHandler(context, actions_.drop_connection, request, response, "DropConnection");
+}
+
+grpc::ServerUnaryReactor* AdminService::Watches(grpc::CallbackServerContext* context,
+                                                const ensemble::admin::v1::WatchesRequest* request,
+                                                ensemble::admin::v1::WatchesResponse* response) {
+  return RunHandler(context, actions_.watches, request, response, "Watches");
+}
 
 grpc::ServerUnaryReactor* AdminService::SnapshotNow(grpc::CallbackServerContext* context,
                                                     const ensemble::admin::v1::SnapshotNowRequest*,

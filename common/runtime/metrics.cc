@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
@@ -75,7 +76,47 @@ class ProcessCollector : public prometheus::Collectable {
   double start_seconds_;
 };
 
+// The process's registry as the endpoint serves it: ExportLintSafe applied.
+class LintSafeRegistry : public prometheus::Collectable {
+ public:
+  explicit LintSafeRegistry(std::shared_ptr<prometheus::Registry> registry)
+      : registry_(std::move(registry)) {}
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::vector<prometheus::MetricFamily> families = registry_->Collect();
+    ExportLintSafe(&families);
+    return families;
+  }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+};
+
 }  // namespace
+
+bool NeedsUntyped(const prometheus::MetricFamily& family) {
+  if (absl::StartsWith(family.name, "ensemble_")) return false;
+  switch (family.type) {
+    case prometheus::MetricType::Counter:
+      return !absl::EndsWith(family.name, "_total");
+    case prometheus::MetricType::Gauge:
+      return absl::EndsWith(family.name, "_count") || absl::EndsWith(family.name, "_sum") ||
+             absl::EndsWith(family.name, "_bucket");
+    default:
+      return false;
+  }
+}
+
+void ExportLintSafe(std::vector<prometheus::MetricFamily>* families) {
+  for (prometheus::MetricFamily& family : *families) {
+    if (!NeedsUntyped(family)) continue;
+    const bool counter = family.type == prometheus::MetricType::Counter;
+    for (prometheus::ClientMetric& metric : family.metric) {
+      metric.untyped.value = counter ? metric.counter.value : metric.gauge.value;
+    }
+    family.type = prometheus::MetricType::Untyped;
+  }
+}
 
 absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     const std::string& address, const std::string& process) {
@@ -88,7 +129,7 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     return absl::UnavailableError(
         absl::StrCat("metrics endpoint ", address, " for ", process, ": ", e.what()));
   }
-  endpoint->exposer_->RegisterCollectable(endpoint->registry_);
+  endpoint->exposer_->RegisterCollectable(std::make_shared<LintSafeRegistry>(endpoint->registry_));
   static auto process_collector = std::make_shared<ProcessCollector>();
   endpoint->exposer_->RegisterCollectable(process_collector);
   return endpoint;

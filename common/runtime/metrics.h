@@ -2,9 +2,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "prometheus/exposer.h"
+#include "prometheus/metric_family.h"
 #include "prometheus/registry.h"
 
 namespace ensemble::runtime {
@@ -12,6 +14,13 @@ namespace ensemble::runtime {
 // One Prometheus endpoint (`/metrics`) per process. Families are registered
 // once at start-up on `registry()` and their children kept by the caller
 // (prometheus-cpp's advice: Add() on the hot path is slow).
+//
+// ZooKeeper's own names keep ZooKeeper's conventions (gauges named *_count,
+// counters without _total), which promtool's lint rejects. The endpoint
+// exports those families as `untyped` (ExportLintSafe): PromQL treats an
+// untyped sample exactly as a gauge or counter sample, and promtool does not
+// lint untyped names. Ensemble's own names (`ensemble_*`) are never rewritten,
+// so the lint still holds them to the conventions.
 // Thread-safe: the registry is; the exposer serves from its own threads.
 class MetricsEndpoint {
  public:
@@ -26,5 +35,15 @@ class MetricsEndpoint {
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::shared_ptr<prometheus::Registry> registry_;
 };
+
+// True for a family that promtool's lint would reject only because it follows
+// ZooKeeper's naming: a counter without the _total suffix, or a gauge whose name
+// ends in _count, _sum or _bucket. Never true for `ensemble_*` names.
+bool NeedsUntyped(const prometheus::MetricFamily& family);
+
+// Rewrites every family NeedsUntyped() selects to MetricType::Untyped (the
+// value moves to ClientMetric::untyped); summaries and histograms stay as
+// they are.
+void ExportLintSafe(std::vector<prometheus::MetricFamily>* families);
 
 }  // namespace ensemble::runtime
