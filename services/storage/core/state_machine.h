@@ -93,6 +93,7 @@ class StateMachine {
 
   const DataTree& tree() const { return *tree_; }
   const SessionTable& sessions() const { return sessions_; }
+  const WatchManager& watches() const { return watches_; }
   const StateMachineOptions& options() const { return options_; }
 
   // Assembles a state machine from loaded parts (snapshot reader).

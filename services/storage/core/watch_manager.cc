@@ -217,4 +217,13 @@ void WatchManager::DropGateway(uint64_t gateway_id) {
   for (const Watcher& w : doomed) DropWatcher(w);
 }
 
+void WatchManager::ForEachWatch(const WatchVisitor& visit) const {
+  for (auto [t, table] : {std::pair{WatchTrigger::Table::kData, &data_},
+                          std::pair{WatchTrigger::Table::kChild, &child_}}) {
+    for (const auto& [path, watchers] : table->by_path) {
+      for (const auto& [w, modes] : watchers) visit(t, path, w, modes);
+    }
+  }
+}
+
 }  // namespace ensemble::storage

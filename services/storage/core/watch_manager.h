@@ -23,6 +23,7 @@
 // Not thread-safe: owned by the storage driver's thread.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -97,6 +98,14 @@ class WatchManager {
   // getWatchCount).
   size_t WatchCount() const { return data_.size + child_.size; }
   size_t WatcherCount() const { return watchers_.size(); }
+
+  // Read-only (admin listings): calls `visit` for every (path, watcher)
+  // registration of both tables with its Mode bits, in no particular order.
+  // A persistent watch shows up once per table. `visit` must not change
+  // the manager.
+  using WatchVisitor = std::function<void(WatchTrigger::Table table, absl::string_view path,
+                                          const Watcher& watcher, uint8_t modes)>;
+  void ForEachWatch(const WatchVisitor& visit) const;
 
  private:
   struct Table {

@@ -7,6 +7,7 @@
 #include "common/runtime/service_host.h"
 #include "common/runtime/signals.h"
 #include "services/storage/log/leveldb_txn_log.h"
+#include "services/storage/server/storage_admin.h"
 #include "services/storage/server/storage_driver.h"
 #include "services/storage/server/storage_service.h"
 
@@ -45,6 +46,41 @@ int main(int argc, char** argv) {
     return 1;
   }
   storage::StorageService service(**driver, **log, options.snapshot_dir);
+  runtime::AdminService::Actions actions;
+  actions.snapshot_now = [&](auto done) {
+    (*driver)->Post([done](storage::StorageDriver& d) {
+      d.SnapshotNow();
+      done(grpc::Status::OK);
+    });
+  };
+  actions.purge_now = [&](auto done) {
+    (*driver)->Post([done](storage::StorageDriver& d) {
+      absl::Status s = d.PurgeNow();
+      done(s.ok() ? grpc::Status::OK
+                  : grpc::Status(grpc::StatusCode::INTERNAL, std::string(s.message())));
+    });
+  };
+  actions.list_sessions = [&](const admin::v1::ListSessionsRequest&,
+                              admin::v1::ListSessionsResponse* response, auto done) {
+    (*driver)->Post([response, done, sid](storage::StorageDriver& d) {
+      auto* header = response->mutable_header();
+      header->set_server_id(sid);
+      header->set_last_zxid(d.state_machine().last_applied_zxid());
+      storage::FillSessions(d.state_machine(), response);
+      done(grpc::Status::OK);
+    });
+  };
+  actions.watches = [&](const admin::v1::WatchesRequest& request,
+                        admin::v1::WatchesResponse* response, auto done) {
+    // `request` lives until done().
+    (*driver)->Post([&request, response, done, sid](storage::StorageDriver& d) {
+      auto* header = response->mutable_header();
+      header->set_server_id(sid);
+      header->set_last_zxid(d.state_machine().last_applied_zxid());
+      storage::FillWatches(d.state_machine(), request, response);
+      done(grpc::Status::OK);
+    });
+  };
   runtime::AdminService admin(
       "storage", runtime::PublicSettings(config),
       [&](admin::v1::StatusResponse* r) {
@@ -60,23 +96,7 @@ int main(int argc, char** argv) {
         d["watches"] = std::to_string(p.watches);
         d["gateways"] = std::to_string(p.gateways);
       },
-      runtime::AdminService::Actions{
-          .snapshot_now =
-              [&](auto done) {
-                (*driver)->Post([done](storage::StorageDriver& d) {
-                  d.SnapshotNow();
-                  done(grpc::Status::OK);
-                });
-              },
-          .purge_now =
-              [&](auto done) {
-                (*driver)->Post([done](storage::StorageDriver& d) {
-                  absl::Status s = d.PurgeNow();
-                  done(s.ok() ? grpc::Status::OK
-                              : grpc::Status(grpc::StatusCode::INTERNAL, std::string(s.message())));
-                });
-              },
-      });
+      actions);
   // Local processes reach storage on a unix socket; gateways and syncing
   // peers on TCP.
   std::vector<std::string> addresses = {"unix:" + config.data_dir + "/storage.sock"};

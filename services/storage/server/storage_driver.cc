@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <string_view>
 
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -29,6 +31,21 @@ prometheus::Gauge* MakeGauge(prometheus::Registry& registry, const std::string& 
                              const std::string& help) {
   return &prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
 }
+
+// ZooKeeper's DetailLevel.BASIC summaries: the median over a sliding window.
+prometheus::Summary* MakeZooKeeperSummary(prometheus::Registry& registry, const std::string& name,
+                                          const std::string& help) {
+  return &prometheus::BuildSummary().Name(name).Help(help).Register(registry).Add(
+      {}, prometheus::Summary::Quantiles{{0.5, 0.05}});
+}
+
+double Ms(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+// WatchEvent.type of the four events that fire watches (NodeCreated=1 ..
+// NodeChildrenChanged=4), as an index 0..3; -1 for the others.
+int WatchEventIndex(int32_t type) { return type >= 1 && type <= 4 ? type - 1 : -1; }
 
 }  // namespace
 
@@ -75,11 +92,47 @@ StorageDriver::StorageDriver(StorageOptions options, TxnLog* log, prometheus::Re
                             "zxid of the last applied transaction.");
   last_logged_ = MakeGauge(registry, "ensemble_storage_last_logged_zxid",
                            "zxid of the last durable transaction.");
+  auto& watch_events = prometheus::BuildCounter()
+                           .Name("ensemble_storage_watch_events_total")
+                           .Help("Watch events fired by applied transactions, by event type.")
+                           .Register(registry);
+  const char* kEventTypes[] = {"created", "deleted", "changed", "children"};
+  for (int i = 0; i < 4; ++i) watch_events_[i] = &watch_events.Add({{"type", kEventTypes[i]}});
+
+  zk_fsync_time_ = MakeZooKeeperSummary(
+      registry, "fsynctime", "ZooKeeper: ms of one group write to the log, fsync included.");
+  zk_batch_size_ = MakeZooKeeperSummary(registry, "sync_processor_batch_size",
+                                        "ZooKeeper: transactions made durable by one fsync.");
+  zk_snapshot_time_ =
+      MakeZooKeeperSummary(registry, "snapshottime", "ZooKeeper: ms to write one snapshot.");
+  zk_db_init_time_ = MakeZooKeeperSummary(
+      registry, "dbinittime", "ZooKeeper: ms to restore the state (snapshot load and log replay).");
+  zk_snap_load_time_ = MakeZooKeeperSummary(registry, "startup_snap_load_time",
+                                            "ZooKeeper: ms to load the snapshot at restore.");
+  zk_txns_loaded_ = MakeZooKeeperSummary(registry, "startup_txns_loaded",
+                                         "ZooKeeper: log transactions replayed at restore.");
+  zk_txns_load_time_ = MakeZooKeeperSummary(registry, "startup_txns_load_time",
+                                            "ZooKeeper: ms to replay the log at restore.");
+  const char* kWatchCounts[] = {"node_created_watch_count", "node_deleted_watch_count",
+                                "node_changed_watch_count", "node_children_watch_count"};
+  for (int i = 0; i < 4; ++i) {
+    zk_watch_count_[i] = MakeZooKeeperSummary(
+        registry, kWatchCounts[i], "ZooKeeper: watchers notified by one trigger of this type.");
+  }
+  // Ensemble compares no digests with the leader (peers apply the same log;
+  // tests compare digests): always 0, exported so ZooKeeper's dashboards find it.
+  prometheus::BuildCounter()
+      .Name("digest_mismatches_count")
+      .Help("ZooKeeper: tree digest mismatches found against the leader's (always 0).")
+      .Register(registry)
+      .Add({});
 
   GroupCommitterOptions committer_options;
   committer_options.on_group_commit = [this](const GroupCommitStats& stats) {
     fsync_seconds_->Observe(std::chrono::duration<double>(stats.sync_duration).count());
     group_txns_->Observe(static_cast<double>(stats.txns));
+    zk_fsync_time_->Observe(std::chrono::duration<double, std::milli>(stats.sync_duration).count());
+    zk_batch_size_->Observe(static_cast<double>(stats.txns));
   };
   committer_ = std::make_unique<GroupCommitter>(log_, committer_options);
 }
@@ -121,6 +174,7 @@ absl::Status StorageDriver::Restore(int64_t max_zxid) {
   if (!cleaned.ok()) return cleaned;
   auto base = LoadBase(max_zxid);
   if (!base.ok()) return base.status();
+  const auto loaded = std::chrono::steady_clock::now();
   state_ = std::move(*base);
   snapshot_zxid_ = state_->last_applied_zxid();
   int64_t replayed = 0;
@@ -135,9 +189,12 @@ absl::Status StorageDriver::Restore(int64_t max_zxid) {
   }
   if (!status.ok()) return status;
   durable_zxid_ = committed_zxid_ = last_submitted_zxid_ = state_->last_applied_zxid();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                  start)
-                .count();
+  const auto end = std::chrono::steady_clock::now();
+  zk_snap_load_time_->Observe(Ms(loaded - start));
+  zk_txns_load_time_->Observe(Ms(end - loaded));
+  zk_txns_loaded_->Observe(static_cast<double>(replayed));
+  zk_db_init_time_->Observe(Ms(end - start));
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(end - start).count();
   spdlog::info("storage.restored snapshot_zxid={} replayed={} last_zxid={} znodes={} ms={}",
                Zxid::Hex(snapshot_zxid_), replayed, Zxid::Hex(state_->last_applied_zxid()),
                state_->ZnodeCount(), ms);
@@ -346,6 +403,7 @@ void StorageDriver::ApplyCommitted() {
     if (txn.header().zxid() > state_->last_applied_zxid()) {
       ApplyOutput out = state_->Apply(txn);
       applied_total_->Increment();
+      CountWatchEvents(out.events);
       for (auto& fired : out.events) {
         if (gateways_.count(fired.gateway_id)) {
           *Outbox(fired.gateway_id).add_items()->mutable_event() = std::move(fired.event);
@@ -364,6 +422,22 @@ void StorageDriver::ApplyCommitted() {
       }
     }
     unapplied_.pop_front();
+  }
+}
+
+// ZooKeeper's WatchManager.triggerWatch records, per trigger that notified
+// anyone, how many watchers it notified. One transaction's events of the same
+// type on the same path come from one trigger.
+void StorageDriver::CountWatchEvents(const std::vector<FiredEvent>& events) {
+  std::map<std::pair<int32_t, std::string_view>, int64_t> triggers;
+  for (const FiredEvent& fired : events) {
+    const int index = WatchEventIndex(fired.event.type());
+    if (index < 0) continue;
+    watch_events_[index]->Increment();
+    ++triggers[{fired.event.type(), fired.event.path()}];
+  }
+  for (const auto& [key, watchers] : triggers) {
+    zk_watch_count_[WatchEventIndex(key.first)]->Observe(static_cast<double>(watchers));
   }
 }
 
@@ -526,6 +600,7 @@ void StorageDriver::SnapshotNow(SnapshotWaiter on_written) {
       spdlog::error("snapshot.failed zxid={} child_status={}", Zxid::Hex(zxid), wstatus);
     } else {
       snapshot_seconds_->Observe(seconds);
+      zk_snapshot_time_->Observe(seconds * 1000);
       std::error_code ec;
       auto bytes = std::filesystem::file_size(path, ec);
       snapshot_bytes_->Set(static_cast<double>(bytes));

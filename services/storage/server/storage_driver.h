@@ -21,6 +21,7 @@
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "prometheus/summary.h"
 #include "services/storage/core/state_machine.h"
 #include "services/storage/log/group_committer.h"
 #include "services/storage/log/txn_log.h"
@@ -145,6 +146,7 @@ class StorageDriver {
   void MaybeSnapshot();
   void SnapshotFinished(const absl::StatusOr<int64_t>& result);
   void UpdateGauges();
+  void CountWatchEvents(const std::vector<FiredEvent>& events);
   ensemble::storage::v1::StorageMessage& Outbox(uint64_t gateway_id);
 
   const StorageOptions options_;
@@ -196,6 +198,19 @@ class StorageDriver {
   prometheus::Gauge* sessions_;
   prometheus::Gauge* last_applied_;
   prometheus::Gauge* last_logged_;
+  // watch events delivered, by type (NodeCreated .. NodeChildrenChanged)
+  prometheus::Counter* watch_events_[4];
+
+  // ZooKeeper 3.8's names (ServerMetrics; summaries in ms, quantile 0.5).
+  prometheus::Summary* zk_fsync_time_;
+  prometheus::Summary* zk_batch_size_;
+  prometheus::Summary* zk_snapshot_time_;
+  prometheus::Summary* zk_db_init_time_;
+  prometheus::Summary* zk_snap_load_time_;
+  prometheus::Summary* zk_txns_loaded_;
+  prometheus::Summary* zk_txns_load_time_;
+  // node_{created,deleted,changed,children}_watch_count: watchers per trigger.
+  prometheus::Summary* zk_watch_count_[4];
 };
 
 }  // namespace ensemble::storage

@@ -88,6 +88,7 @@ class Peer {
   v1::Storage::Stub& stub() { return *stub_; }
   StorageDriver& driver() { return *driver_; }
   const std::string& dir() const { return dir_; }
+  prometheus::Registry& registry() { return registry_; }
 
  private:
   std::string dir_;
@@ -98,6 +99,39 @@ class Peer {
   std::unique_ptr<runtime::ServiceHost> host_;
   std::unique_ptr<v1::Storage::Stub> stub_;
 };
+
+// The summary `name`'s (sample count, sum); (-1, -1) if it is not registered.
+std::pair<int64_t, double> SummaryOf(prometheus::Registry& registry, const std::string& name) {
+  for (const auto& family : registry.Collect()) {
+    if (family.name != name || family.metric.empty()) continue;
+    const auto& summary = family.metric[0].summary;
+    return {static_cast<int64_t>(summary.sample_count), summary.sample_sum};
+  }
+  return {-1, -1};
+}
+
+// ZooKeeper's storage summaries: the restore at start is observed once, and
+// every group commit's fsync time and batch size.
+TEST(StorageService, ExportsZooKeepersStorageSummaries) {
+  Peer peer("storage-svc-zk-metrics");
+  EXPECT_EQ(SummaryOf(peer.registry(), "dbinittime").first, 1);
+  EXPECT_EQ(SummaryOf(peer.registry(), "startup_snap_load_time").first, 1);
+  EXPECT_EQ(SummaryOf(peer.registry(), "startup_txns_loaded"), (std::pair<int64_t, double>{1, 0}));
+  EXPECT_EQ(SummaryOf(peer.registry(), "snapshottime").first, 0);
+  std::vector<ensemble::v1::Txn> txns;
+  for (int i = 1; i <= 10; ++i) txns.push_back(Create(Zxid::Make(1, i), "/m" + std::to_string(i)));
+  peer.AppendAndCommit(std::move(txns));
+  auto fsync = SummaryOf(peer.registry(), "fsynctime");
+  EXPECT_GE(fsync.first, 1);
+  EXPECT_GE(fsync.second, 0.0);
+  auto batch = SummaryOf(peer.registry(), "sync_processor_batch_size");
+  EXPECT_EQ(batch.second, 10.0);
+  EXPECT_EQ(batch.first, fsync.first);
+  for (const char* name : {"node_created_watch_count", "node_deleted_watch_count",
+                           "node_changed_watch_count", "node_children_watch_count"}) {
+    EXPECT_EQ(SummaryOf(peer.registry(), name).first, 0) << name;
+  }
+}
 
 TEST(StorageService, AppendsDurablyAppliesAndStreamsTheLogRange) {
   Peer peer("storage-svc-log");
