@@ -108,6 +108,13 @@ ElectionDriver::ElectionDriver(DriverOptions options, LocalStateFetcher fetch_lo
                        .Help("Elections this peer started (lookForLeader calls).")
                        .Register(registry)
                        .Add({});
+  // ZooKeeper's QuorumPeer counts each time it enters LOOKING: here, each
+  // election this peer starts (the same figure as rounds_total).
+  looking_count_ = &prometheus::BuildCounter()
+                        .Name("looking_count")
+                        .Help("ZooKeeper's looking_count: times this peer went LOOKING.")
+                        .Register(registry)
+                        .Add({});
   duration_seconds_ = &prometheus::BuildHistogram()
                            .Name("ensemble_election_duration_seconds")
                            .Help("Time from the start of an election to this peer's decision.")
@@ -331,6 +338,7 @@ void ElectionDriver::Handle(LocalStateEvent& e) {
   ever_started_ = true;
   ++rounds_;
   rounds_total_->Increment();
+  looking_count_->Increment();
   round_started_ms_ = now;
   core_.Start(local_);
   spdlog::info("election.looking round={} last_zxid={} current_epoch={}", core_.logical_clock(),

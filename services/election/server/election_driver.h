@@ -183,6 +183,7 @@ class ElectionDriver {
   PeerTransport::Stats reported_stats_;
 
   prometheus::Counter* rounds_total_;
+  prometheus::Counter* looking_count_;  // ZooKeeper's looking_count
   prometheus::Histogram* duration_seconds_;
   prometheus::Summary* election_time_;  // ZooKeeper's election_time (ms)
   prometheus::Gauge* state_gauge_;

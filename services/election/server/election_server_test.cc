@@ -103,6 +103,7 @@ class Ensemble {
   }
 
   ElectionDriver& driver(int64_t sid) { return *nodes_.at(sid)->driver; }
+  prometheus::Registry& registry(int64_t sid) { return nodes_.at(sid)->registry; }
   const std::string& address(int64_t sid) { return addresses_.at(sid); }
   bool running(int64_t sid) { return nodes_.contains(sid) && nodes_[sid] != nullptr; }
 
@@ -137,6 +138,14 @@ class Ensemble {
   std::shared_ptr<const QuorumVerifier> quorum_;
   std::map<int64_t, std::unique_ptr<Node>> nodes_;
 };
+
+// The value of the unlabelled counter `name`; -1 if it is not registered.
+double CounterOf(prometheus::Registry& registry, const std::string& name) {
+  for (const auto& family : registry.Collect()) {
+    if (family.name == name && !family.metric.empty()) return family.metric[0].counter.value;
+  }
+  return -1;
+}
 
 LeaderResponse CallGetLeader(const std::string& address, const LeaderRequest& request) {
   auto stub = ensemble::election::v1::Election::NewStub(
@@ -190,6 +199,10 @@ TEST(ElectionServer, LeaderLossLeadsToANewLeaderAndTheOldOneRejoins) {
   // The followers hear no LEADING status for leader_timeout_ms and elect 2.
   ASSERT_EQ(e.AwaitAgreement(10000, /*not_leader=*/3), 2);
   EXPECT_GT(e.driver(1).view().decision->election_epoch, first_round);
+  // ZooKeeper's looking_count: node 1 went LOOKING at start and again.
+  const double looking = CounterOf(e.registry(1), "looking_count");
+  EXPECT_GE(looking, 2);
+  EXPECT_EQ(looking, CounterOf(e.registry(1), "ensemble_election_rounds_total"));
   // Node 3 comes back (a fresh process) and follows 2 rather than taking over.
   e.StartNode(3);
   ASSERT_EQ(e.AwaitAgreement(), 2);
