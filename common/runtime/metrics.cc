@@ -129,7 +129,9 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     return absl::UnavailableError(
         absl::StrCat("metrics endpoint ", address, " for ", process, ": ", e.what()));
   }
-  endpoint->exposer_->RegisterCollectable(std::make_shared<LintSafeRegistry>(endpoint->registry_));
+  // The exposer keeps a weak_ptr: the endpoint owns the collectable.
+  endpoint->served_ = std::make_shared<LintSafeRegistry>(endpoint->registry_);
+  endpoint->exposer_->RegisterCollectable(endpoint->served_);
   static auto process_collector = std::make_shared<ProcessCollector>();
   endpoint->exposer_->RegisterCollectable(process_collector);
   return endpoint;

@@ -34,6 +34,9 @@ class MetricsEndpoint {
   MetricsEndpoint() = default;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::shared_ptr<prometheus::Registry> registry_;
+  // What the exposer collects (it holds only a weak_ptr): the registry with
+  // ExportLintSafe applied.
+  std::shared_ptr<prometheus::Collectable> served_;
 };
 
 // True for a family that promtool's lint would reject only because it follows
