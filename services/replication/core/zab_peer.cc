@@ -256,6 +256,21 @@ std::vector<int64_t> ZabPeer::learner_sids() const {
   return out;
 }
 
+std::vector<ZabPeer::LearnerInfo> ZabPeer::learners() const {
+  std::vector<LearnerInfo> out;
+  for (const auto& [sid, h] : learners_) {
+    LearnerInfo info;
+    info.sid = sid;
+    info.observer = h.observer;
+    info.synced =
+        h.stage == LearnerHandler::Stage::kSynced || h.stage == LearnerHandler::Stage::kBroadcast;
+    info.acked_zxid = h.observer ? h.sent_zxid : h.acked_zxid;
+    info.sent_zxid = h.sent_zxid;
+    out.push_back(info);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------
 // Shared helpers
 

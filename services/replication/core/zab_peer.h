@@ -166,6 +166,17 @@ class ZabPeer {
   size_t tracked_sessions() const { return tracker_.size(); }
   // Leader: learners it is talking to, by sid (tests).
   std::vector<int64_t> learner_sids() const;
+  // Leader: each learner's state, for metrics and admin status.
+  struct LearnerInfo {
+    int64_t sid = 0;
+    bool observer = false;
+    bool synced = false;     // NEWLEADER acked (in broadcast, or about to be)
+    int64_t acked_zxid = 0;  // durable on the learner (followers; observers: sent)
+    int64_t sent_zxid = 0;
+  };
+  std::vector<LearnerInfo> learners() const;
+  // Leader: sync barriers waiting for their quorum confirmation.
+  size_t pending_syncs() const { return pending_syncs_.size(); }
 
  private:
   // What is durable after a given PersistRequest.

@@ -71,6 +71,42 @@ ReplicationDriver::ReplicationDriver(ReplicationOptions options, prometheus::Reg
   learners_gauge_ =
       gauge("ensemble_replication_learners", "Learners connected to this peer as leader.");
   epoch_gauge_ = gauge("ensemble_replication_epoch", "The epoch being established or served.");
+  zk_learners_ = gauge("learners", "ZooKeeper's learners: learners connected to this leader.");
+  zk_synced_followers_ =
+      gauge("synced_followers", "ZooKeeper's synced_followers: followers synced with this leader.");
+  zk_synced_observers_ =
+      gauge("synced_observers", "ZooKeeper's synced_observers: observers synced with this leader.");
+  zk_synced_non_voting_followers_ =
+      gauge("synced_non_voting_followers",
+            "ZooKeeper's synced_non_voting_followers (always 0: no non-voting followers).");
+  zk_pending_syncs_ =
+      gauge("pending_syncs", "ZooKeeper's pending_syncs: sync barriers awaiting the quorum.");
+  zk_leader_uptime_ =
+      gauge("leader_uptime", "ZooKeeper's leader_uptime: ms since this peer was established.");
+  zk_proposal_latency_ =
+      &prometheus::BuildSummary()
+           .Name("proposal_latency")
+           .Help(
+               "ZooKeeper's proposal_latency: ms from ordering a "
+               "transaction to its commit, on the leader.")
+           .Register(registry)
+           .Add({}, prometheus::Summary::Quantiles{{0.5, 0.05}, {0.9, 0.01}, {0.99, 0.001}});
+  commit_latency_ =
+      &prometheus::BuildHistogram()
+           .Name("ensemble_replication_commit_latency_seconds")
+           .Help("Leader: from ordering a transaction to its commit by a quorum.")
+           .Register(registry)
+           .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
+                                                            0.05, 0.1, 0.2, 0.5, 1, 2, 5});
+  syncs_family_ = &prometheus::BuildCounter()
+                       .Name("ensemble_replication_learner_syncs_total")
+                       .Help("Learners synchronised by this peer as leader, by mode.")
+                       .Register(registry);
+  for (const char* mode : {"DIFF", "TRUNC", "SNAP"}) syncs_family_->Add({{"mode", mode}});
+  lag_family_ = &prometheus::BuildGauge()
+                     .Name("ensemble_replication_learner_lag_txns")
+                     .Help("Leader: transactions ordered but not yet durable on each learner.")
+                     .Register(registry);
 }
 
 ReplicationDriver::~ReplicationDriver() { Stop(); }
@@ -459,7 +495,17 @@ void ReplicationDriver::ProcessReadies() {
 }
 
 void ReplicationDriver::Execute(Ready& rd) {
-  for (const auto& line : rd.events) spdlog::info("zab.{} sid={}", line, options_.sid);
+  for (const auto& line : rd.events) {
+    spdlog::info("zab.{} sid={}", line, options_.sid);
+    // The leader's "sync sid=N mode=M ..." (a learner's reads "sync mode=").
+    if (line.rfind("sync sid=", 0) == 0) {
+      for (const char* mode : {"DIFF", "TRUNC", "SNAP"}) {
+        if (line.find(std::string(" mode=") + mode + " ") != std::string::npos) {
+          syncs_family_->Add({{"mode", mode}}).Increment();
+        }
+      }
+    }
+  }
   if (rd.role_change) {
     const RoleChange& rc = *rd.role_change;
     spdlog::info("replication.role role={} phase={} leader={} epoch={} serving={}",
@@ -487,6 +533,10 @@ void ReplicationDriver::Execute(Ready& rd) {
       add(std::move(op));
     }
     if (!pr.append.empty()) {
+      if (zab_->role() == Role::kLeading && zab_->serving()) {
+        const auto now = std::chrono::steady_clock::now();
+        for (const auto& txn : pr.append) ordered_at_.emplace_back(txn.header().zxid(), now);
+      }
       StorageOp op;
       auto& log = op.log.emplace();
       persist_batch_txns_->Observe(static_cast<double>(pr.append.size()));
@@ -525,6 +575,14 @@ void ReplicationDriver::Execute(Ready& rd) {
   }
   // 4. Apply: storage applies what is both committed and durable.
   if (rd.commit_up_to > 0) {
+    const auto now = std::chrono::steady_clock::now();
+    while (!ordered_at_.empty() && ordered_at_.front().first <= rd.commit_up_to) {
+      const double seconds =
+          std::chrono::duration<double>(now - ordered_at_.front().second).count();
+      commit_latency_->Observe(seconds);
+      zk_proposal_latency_->Observe(seconds * 1000);
+      ordered_at_.pop_front();
+    }
     StorageOp op;
     op.log.emplace().set_commit_zxid(rd.commit_up_to);
     storage_ops_.push_back(std::move(op));
@@ -766,6 +824,46 @@ void ReplicationDriver::Publish() {
     if (zab_->role() == Role::kLeading) s.learners = zab_->learner_sids();
   }
   s.elections = elections_;
+  // ZooKeeper's leader gauges and the per-learner lag.
+  int64_t synced_followers = 0, synced_observers = 0, learners = 0;
+  std::set<int64_t> seen;
+  const bool leading = zab_ && zab_->role() == Role::kLeading;
+  if (leading) {
+    for (const auto& l : zab_->learners()) {
+      ++learners;
+      if (l.synced) ++(l.observer ? synced_observers : synced_followers);
+      auto it = lag_.find(l.sid);
+      if (it == lag_.end()) {
+        it = lag_.emplace(l.sid, &lag_family_->Add({{"sid", std::to_string(l.sid)}})).first;
+      }
+      it->second->Set(static_cast<double>(
+          std::max<int64_t>(0, Zxid::Epoch(s.last_zxid) == Zxid::Epoch(l.acked_zxid)
+                                   ? Zxid::Counter(s.last_zxid) - Zxid::Counter(l.acked_zxid)
+                                   : Zxid::Counter(s.last_zxid))));
+      seen.insert(l.sid);
+    }
+  }
+  for (auto it = lag_.begin(); it != lag_.end();) {
+    if (seen.count(it->first) == 0) {
+      lag_family_->Remove(it->second);
+      it = lag_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  const bool serving_leader = leading && s.serving;
+  if (serving_leader && !was_serving_leader_) established_at_ = std::chrono::steady_clock::now();
+  was_serving_leader_ = serving_leader;
+  if (!leading) ordered_at_.clear();
+  zk_learners_->Set(static_cast<double>(learners));
+  zk_synced_followers_->Set(static_cast<double>(synced_followers));
+  zk_synced_observers_->Set(static_cast<double>(synced_observers));
+  zk_synced_non_voting_followers_->Set(0);
+  zk_pending_syncs_->Set(leading ? static_cast<double>(zab_->pending_syncs()) : 0.0);
+  zk_leader_uptime_->Set(serving_leader ? std::chrono::duration<double, std::milli>(
+                                              std::chrono::steady_clock::now() - established_at_)
+                                              .count()
+                                        : 0.0);
   sessions_gauge_->Set(static_cast<double>(s.sessions));
   last_zxid_gauge_->Set(static_cast<double>(s.last_zxid));
   committed_zxid_gauge_->Set(static_cast<double>(s.committed_zxid));

@@ -17,6 +17,7 @@
 // only enqueue. Everything else runs on the driver thread.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -38,6 +39,7 @@
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "prometheus/summary.h"
 #include "services/replication/core/zab_peer.h"
 #include "services/replication/server/election_client.h"
 #include "services/replication/server/peer_links.h"
@@ -223,6 +225,22 @@ class ReplicationDriver {
   prometheus::Gauge* role_gauge_;
   prometheus::Gauge* learners_gauge_;
   prometheus::Gauge* epoch_gauge_;
+  // ZooKeeper 3.8's names (its leader's view), docs/metrics.md.
+  prometheus::Gauge* zk_learners_;
+  prometheus::Gauge* zk_synced_followers_;
+  prometheus::Gauge* zk_synced_observers_;
+  prometheus::Gauge* zk_synced_non_voting_followers_;
+  prometheus::Gauge* zk_pending_syncs_;
+  prometheus::Gauge* zk_leader_uptime_;
+  prometheus::Summary* zk_proposal_latency_;
+  prometheus::Histogram* commit_latency_;
+  prometheus::Family<prometheus::Counter>* syncs_family_;
+  prometheus::Family<prometheus::Gauge>* lag_family_;
+  std::map<int64_t, prometheus::Gauge*> lag_;  // by learner sid
+  // Leader: when each not yet committed zxid was ordered (commit latency).
+  std::deque<std::pair<int64_t, std::chrono::steady_clock::time_point>> ordered_at_;
+  std::chrono::steady_clock::time_point established_at_;
+  bool was_serving_leader_ = false;
 };
 
 }  // namespace ensemble::zab
