@@ -103,7 +103,8 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<gateway::GatewayServer> server;
   runtime::AdminService admin(
-      "gateway", runtime::PublicSettings(*config), [&server](admin::v1::StatusResponse* r) {
+      "gateway", runtime::PublicSettings(*config),
+      [&server](admin::v1::StatusResponse* r) {
         if (!server) return;
         auto s = server->GetStatus();
         r->set_role(s.storage_up && s.replication_up ? "serving" : "not_serving");
@@ -116,7 +117,8 @@ int main(int argc, char** argv) {
         d["replication_up"] = s.replication_up ? "true" : "false";
         d["mode"] = s.mode;
         d["client_port"] = std::to_string(server->port());
-      });
+      },
+      gateway::GatewayAdminActions([&server] { return server.get(); }));
   const std::string grpc_address =
       config->gateway_grpc_address.empty() ? "127.0.0.1:2891" : config->gateway_grpc_address;
   auto host = runtime::ServiceHost::Start({grpc_address}, {&admin});

@@ -154,6 +154,17 @@ struct StatusCall {
   ensemble::admin::v1::StatusResponse response;
 };
 
+struct SessionsCall {
+  grpc::ClientContext context;
+  ensemble::storage::v1::ListSessionsRequest request;
+  ensemble::storage::v1::ListSessionsResponse response;
+};
+
+// "/1.2.3.4:5" and "1.2.3.4:5" name the same remote.
+std::string_view WithoutSlash(std::string_view remote) {
+  return !remote.empty() && remote.front() == '/' ? remote.substr(1) : remote;
+}
+
 }  // namespace
 
 uint64_t RandomGatewayId() {
@@ -239,6 +250,9 @@ void GatewayServer::Stop() {
     for (auto& link : links) link->CloseNow();
     if (storage_stream_) storage_stream_->Cancel();
     if (replication_stream_) replication_stream_->Cancel();
+    for (auto& [session, kill] : std::exchange(pending_kills_, {})) {
+      kill.done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the gateway is stopping"));
+    }
     streams.set_value({storage_stream_, replication_stream_});
   });
   // Wait for the gRPC calls to end so no callback outlives this object's members.
@@ -506,6 +520,7 @@ void GatewayServer::OnTimer() {
     last_poll_ms_ = env_.now_ms;
     Poll();
   }
+  ExpireKills();
   if (last_figures_ms_ == 0 || env_.now_ms - last_figures_ms_ >= 1000) {
     last_figures_ms_ = env_.now_ms;
     PublishFigures();
@@ -638,6 +653,9 @@ void GatewayServer::OnStorageMessage(uint64_t generation, StorageMessage& messag
         break;
       case StorageMessage::Item::kWrite: {
         const auto& result = item.write();
+        if (result.type() == static_cast<int32_t>(jute::OpCode::kCloseSession)) {
+          FinishKills(result.session_id(), result.zxid());
+        }
         if (result.type() == static_cast<int32_t>(jute::OpCode::kCreateSession)) {
           link = FindLink(static_cast<uint64_t>(result.cxid()));
         } else {
@@ -906,6 +924,204 @@ void GatewayServer::PublishStatus() {
   status_.sessions = sessions_.size();
   status_.applied_zxid = env_.applied_zxid;
   status_.mode = mode_;
+}
+
+// ---- admin ----
+
+void GatewayServer::FillConnection(const ClientLink& link,
+                                   ensemble::admin::v1::Connection* out) const {
+  const Connection& conn = link.connection();
+  const ConnectionInfo info = conn.Info();
+  out->set_remote(info.remote);
+  out->set_session_id(info.session_id);
+  out->set_last_zxid(info.last_zxid);
+  out->set_outstanding(info.queued);
+  // Info() says when the connection idles out: its idle limit after the last
+  // bytes received. Past the limit it says "now" (the idle time is then at
+  // least the limit; the connection closes on the next tick).
+  const int64_t limit =
+      conn.established() ? conn.timeout_ms() : options_.connection.sessionless_timeout_ms;
+  out->set_idle_ms(std::max<int64_t>(0, limit - (info.expires_at_ms - env_.wall_ms)));
+  out->set_packets_received(info.received);
+  out->set_packets_sent(info.sent);
+  out->set_timeout_ms(conn.established() ? info.timeout_ms : 0);
+  out->set_last_op(info.last_op);
+  out->set_established_ms(info.established_ms);
+}
+
+void GatewayServer::ListConnections(ensemble::admin::v1::ListConnectionsResponse* response,
+                                    AdminDone done) {
+  if (stopped_) {
+    done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the gateway is stopping"));
+    return;
+  }
+  asio::post(*io_, [this, response, done = std::move(done)] {
+    UpdateClock();
+    for (const auto& [id, link] : links_) FillConnection(*link, response->add_connections());
+    std::sort(response->mutable_connections()->begin(), response->mutable_connections()->end(),
+              [](const auto& a, const auto& b) { return a.remote() < b.remote(); });
+    done(grpc::Status::OK);
+  });
+}
+
+void GatewayServer::DropConnection(const ensemble::admin::v1::DropConnectionRequest& request,
+                                   ensemble::admin::v1::DropConnectionResponse* response,
+                                   AdminDone done) {
+  using Target = ensemble::admin::v1::DropConnectionRequest;
+  if (request.target_case() == Target::TARGET_NOT_SET ||
+      (request.target_case() == Target::kSessionId && request.session_id() == 0) ||
+      (request.target_case() == Target::kRemote && WithoutSlash(request.remote()).empty())) {
+    done(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                      "name a session id or a remote address (ip:port, or an ip for all its "
+                      "connections)"));
+    return;
+  }
+  if (stopped_) {
+    done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the gateway is stopping"));
+    return;
+  }
+  asio::post(*io_, [this, &request, response, done = std::move(done)] {
+    UpdateClock();
+    std::vector<std::shared_ptr<ClientLink>> doomed;
+    for (const auto& [id, link] : links_) {
+      const Connection& conn = link->connection();
+      const bool match = request.target_case() == Target::kSessionId
+                             ? conn.session_id() == request.session_id() && conn.session_id() != 0
+                             : WithoutSlash(conn.remote()) == WithoutSlash(request.remote()) ||
+                                   conn.client_ip() == request.remote();
+      if (match && !link->closing()) doomed.push_back(link);
+    }
+    if (doomed.empty()) {
+      done(grpc::Status(
+          grpc::StatusCode::NOT_FOUND,
+          request.target_case() == Target::kSessionId
+              ? absl::StrCat("no connection holds session 0x", absl::Hex(request.session_id()),
+                             " on this gateway")
+              : absl::StrCat("no connection from ", request.remote(), " on this gateway")));
+      return;
+    }
+    for (const auto& link : doomed) {
+      FillConnection(*link, response->add_dropped());
+      spdlog::info("gateway.connection_dropped client={} session=0x{:x} by=admin",
+                   link->connection().remote(), link->connection().session_id());
+      link->CloseNow();
+    }
+    done(grpc::Status::OK);
+  });
+}
+
+void GatewayServer::KillSession(int64_t session_id,
+                                ensemble::admin::v1::KillSessionResponse* response,
+                                AdminDone done) {
+  if (session_id == 0) {
+    done(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "name a session id"));
+    return;
+  }
+  if (stopped_) {
+    done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the gateway is stopping"));
+    return;
+  }
+  asio::post(*io_, [this, session_id, response, done = std::move(done)]() mutable {
+    if (!env_.storage_up || !env_.replication_up) {
+      done(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        absl::StrCat("the gateway is not attached to its ",
+                                     env_.storage_up ? "replication" : "storage", " service")));
+      return;
+    }
+    // Is it open? The home storage holds the replicated session table.
+    auto call = std::make_shared<SessionsCall>();
+    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    auto io = io_;
+    ++calls_in_flight_;
+    storage_stub_->async()->ListSessions(
+        &call->context, &call->request, &call->response,
+        [this, io, call, session_id, response, done = std::move(done)](grpc::Status status) {
+          asio::post(*io, [this, call, session_id, response, done, status] {
+            if (!status.ok()) {
+              done(grpc::Status(
+                  grpc::StatusCode::UNAVAILABLE,
+                  "the home storage did not list its sessions: " + status.error_message()));
+              return;
+            }
+            const auto& sessions = call->response.sessions();
+            if (std::none_of(sessions.begin(), sessions.end(),
+                             [&](const auto& s) { return s.session_id() == session_id; })) {
+              done(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                absl::StrCat("session 0x", absl::Hex(session_id), " is not open")));
+              return;
+            }
+            SubmitKill(session_id, response, done);
+          });
+          --calls_in_flight_;
+        });
+  });
+}
+
+void GatewayServer::SubmitKill(int64_t session_id,
+                               ensemble::admin::v1::KillSessionResponse* response, AdminDone done) {
+  if (stopped_ || !env_.replication_up || !replication_stream_) {
+    done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the replication stream is down"));
+    return;
+  }
+  UpdateClock();
+  // As the leader's session tracker proposes an expiry: origin 0, so storage
+  // sends the result to every gateway.
+  ensemble::v1::Txn txn;
+  auto* header = txn.mutable_header();
+  header->set_session_id(session_id);
+  header->set_type(static_cast<int32_t>(jute::OpCode::kCloseSession));
+  txn.mutable_op()->mutable_close_session();
+  *replication_batch_.add_txns() = std::move(txn);
+  pending_kills_.emplace(
+      session_id, PendingKill{response, std::move(done), env_.now_ms + kKillSessionTimeoutMs});
+  spdlog::info("gateway.kill_session session=0x{:x} by=admin", session_id);
+  ScheduleFlush();
+}
+
+void GatewayServer::FinishKills(int64_t session_id, int64_t zxid) {
+  auto [begin, end] = pending_kills_.equal_range(session_id);
+  for (auto it = begin; it != end; ++it) {
+    it->second.response->set_zxid(zxid);
+    it->second.done(grpc::Status::OK);
+  }
+  pending_kills_.erase(begin, end);
+}
+
+void GatewayServer::ExpireKills() {
+  for (auto it = pending_kills_.begin(); it != pending_kills_.end();) {
+    if (env_.now_ms < it->second.deadline_ms) {
+      ++it;
+      continue;
+    }
+    it->second.done(grpc::Status(
+        grpc::StatusCode::DEADLINE_EXCEEDED,
+        absl::StrCat("the closeSession of 0x", absl::Hex(it->first), " was not applied within ",
+                     kKillSessionTimeoutMs / 1000, " s (the ensemble may have lost its leader)")));
+    it = pending_kills_.erase(it);
+  }
+}
+
+runtime::AdminService::Actions GatewayAdminActions(std::function<GatewayServer*()> server) {
+  auto unavailable = [](const std::function<void(grpc::Status)>& done) {
+    done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the gateway has not started"));
+  };
+  runtime::AdminService::Actions actions;
+  actions.list_connections = [server, unavailable](const auto&, auto* response, auto done) {
+    GatewayServer* s = server();
+    if (s == nullptr) return unavailable(done);
+    s->ListConnections(response, std::move(done));
+  };
+  actions.drop_connection = [server, unavailable](const auto& request, auto* response, auto done) {
+    GatewayServer* s = server();
+    if (s == nullptr) return unavailable(done);
+    s->DropConnection(request, response, std::move(done));
+  };
+  actions.kill_session = [server, unavailable](const auto& request, auto* response, auto done) {
+    GatewayServer* s = server();
+    if (s == nullptr) return unavailable(done);
+    s->KillSession(request.session_id(), response, std::move(done));
+  };
+  return actions;
 }
 
 }  // namespace ensemble::gateway

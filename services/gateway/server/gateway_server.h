@@ -35,6 +35,7 @@
 
 #include "absl/status/statusor.h"
 #include "asio.hpp"
+#include "common/runtime/admin_service.h"
 #include "common/runtime/streams.h"
 #include "ensemble/admin.grpc.pb.h"
 #include "ensemble/replication.grpc.pb.h"
@@ -91,6 +92,28 @@ class GatewayServer final : public LinkOwner {
   // Called on the io thread whenever "serving" (both streams up) changes.
   void SetServingCallback(std::function<void(bool)> callback);
 
+  // Operator calls (admin.proto), from any thread. Each fills *response and
+  // then calls `done` exactly once: on the io thread, or at once when the
+  // server is stopped (UNAVAILABLE). `request` and `response` must live until
+  // `done`.
+  using AdminDone = std::function<void(grpc::Status)>;
+  // Every client connection, by remote address.
+  void ListConnections(ensemble::admin::v1::ListConnectionsResponse* response, AdminDone done);
+  // Closes the connection holding request.session_id, or those whose remote
+  // address ("/ip:port" or "ip:port") or client IP is request.remote, at once
+  // (their sessions live on). NOT_FOUND when none matches.
+  void DropConnection(const ensemble::admin::v1::DropConnectionRequest& request,
+                      ensemble::admin::v1::DropConnectionResponse* response, AdminDone done);
+  // Ends a session as its expiry would: a closeSession (origin 0, so every
+  // gateway hears of it and the one holding the session closes its
+  // connection) goes through replication; `done` runs once the home storage
+  // applied it (response->zxid), or with DEADLINE_EXCEEDED after
+  // kKillSessionTimeoutMs. NOT_FOUND if the home storage does not know the
+  // session; UNAVAILABLE while an upstream is down.
+  void KillSession(int64_t session_id, ensemble::admin::v1::KillSessionResponse* response,
+                   AdminDone done);
+  static constexpr int64_t kKillSessionTimeoutMs = 10000;
+
   // LinkOwner (io thread).
   void OnLinkRead(ClientLink& link, std::string_view bytes) override;
   void OnLinkEnd(ClientLink& link, const std::error_code& error) override;
@@ -135,6 +158,12 @@ class GatewayServer final : public LinkOwner {
   // ZooKeeper's gauges from the figures below (every second, from OnTimer).
   void PublishFigures();
   static int64_t Backoff(int attempt);
+  // Admin, io thread.
+  void FillConnection(const ClientLink& link, ensemble::admin::v1::Connection* out) const;
+  void SubmitKill(int64_t session_id, ensemble::admin::v1::KillSessionResponse* response,
+                  AdminDone done);
+  void FinishKills(int64_t session_id, int64_t zxid);
+  void ExpireKills();
 
   const GatewayOptions options_;
   const uint64_t gateway_id_;
@@ -200,9 +229,22 @@ class GatewayServer final : public LinkOwner {
   int64_t latency_count_ = 0;
   int64_t auth_failed_ = 0;
 
+  // KillSession calls waiting for their closeSession to be applied.
+  struct PendingKill {
+    ensemble::admin::v1::KillSessionResponse* response;
+    AdminDone done;
+    int64_t deadline_ms;
+  };
+  std::multimap<int64_t, PendingKill> pending_kills_;  // by session id
+
   mutable std::mutex status_mu_;
   Status status_;  // GUARDED_BY(status_mu_)
 };
+
+// The admin actions a gateway serves (ListConnections, DropConnection,
+// KillSession) on the server `server()` returns; UNAVAILABLE while it returns
+// nullptr (before the gateway started).
+runtime::AdminService::Actions GatewayAdminActions(std::function<GatewayServer*()> server);
 
 // A random non-zero 64-bit id.
 uint64_t RandomGatewayId();

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -113,6 +114,18 @@ class FakeUpstream final : public ensemble::storage::v1::Storage::CallbackServic
           cv_.notify_all();
         },
         nullptr);
+  }
+
+  // The replicated session table: only kSession is open.
+  grpc::ServerUnaryReactor* ListSessions(
+      grpc::CallbackServerContext* context, const ensemble::storage::v1::ListSessionsRequest*,
+      ensemble::storage::v1::ListSessionsResponse* response) override {
+    auto* session = response->add_sessions();
+    session->set_session_id(kSession);
+    session->set_timeout_ms(30000);
+    auto* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
   }
 
   // Pushes a watch event on the gateway's stream.
@@ -253,6 +266,25 @@ class GatewayServerTest : public ::testing::Test {
   bool Serving() {
     auto s = gateway_->GetStatus();
     return s.storage_up && s.replication_up;
+  }
+
+  // Runs an admin call and waits (bounded) for its status.
+  grpc::Status Admin(const std::function<void(GatewayServer::AdminDone)>& call) {
+    auto promise = std::make_shared<std::promise<grpc::Status>>();
+    auto future = promise->get_future();
+    call([promise](grpc::Status status) { promise->set_value(std::move(status)); });
+    if (future.wait_for(std::chrono::seconds(15)) != std::future_status::ready) {
+      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "the admin call never finished");
+    }
+    return future.get();
+  }
+
+  ensemble::admin::v1::ListConnectionsResponse Connections() {
+    ensemble::admin::v1::ListConnectionsResponse response;
+    grpc::Status status =
+        Admin([&](auto done) { gateway_->ListConnections(&response, std::move(done)); });
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
   }
 
   void TearDown() override {
@@ -414,6 +446,93 @@ TEST_F(GatewayServerTest, StorageDropClosesClientsThenReconnects) {
   auto response = later.Connect(kSession, SessionPassword(kDefaultSessionSecret, kSession));
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->session_id, kSession);
+}
+
+TEST_F(GatewayServerTest, AdminListsAndDropsConnections) {
+  StartGateway();
+  Client attached(gateway_->port());
+  ASSERT_TRUE(attached.Connect().has_value());
+  Client bare(gateway_->port());  // no handshake yet
+  ASSERT_TRUE(bare.connected());
+  ensemble::admin::v1::ListConnectionsResponse listed;
+  for (int i = 0; i < 200; ++i) {  // the second accept may trail
+    listed = Connections();
+    if (listed.connections_size() == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(listed.connections_size(), 2);
+  const ensemble::admin::v1::Connection* with_session = nullptr;
+  const ensemble::admin::v1::Connection* without = nullptr;
+  for (const auto& c : listed.connections()) {
+    EXPECT_EQ(c.remote().rfind("/127.0.0.1:", 0), 0u) << c.remote();
+    EXPECT_EQ(c.outstanding(), 0);
+    EXPECT_GE(c.idle_ms(), 0);
+    EXPECT_LT(c.idle_ms(), 10000);
+    (c.session_id() != 0 ? with_session : without) = &c;
+  }
+  ASSERT_NE(with_session, nullptr);
+  ASSERT_NE(without, nullptr);
+  EXPECT_EQ(with_session->session_id(), kSession);
+  EXPECT_EQ(with_session->timeout_ms(), 30000);
+  EXPECT_GE(with_session->packets_received(), 1);
+  EXPECT_EQ(without->timeout_ms(), 0);
+
+  // By session: the connection closes and its session is detached (it lives on).
+  ensemble::admin::v1::DropConnectionRequest by_session;
+  by_session.set_session_id(kSession);
+  ensemble::admin::v1::DropConnectionResponse dropped;
+  grpc::Status status =
+      Admin([&](auto done) { gateway_->DropConnection(by_session, &dropped, std::move(done)); });
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(dropped.dropped_size(), 1);
+  EXPECT_EQ(dropped.dropped(0).session_id(), kSession);
+  EXPECT_TRUE(attached.ClosedByServer());
+  EXPECT_TRUE(upstream_.WaitFor([&] { return !upstream_.detached_.empty(); }));
+  dropped.Clear();
+  status =
+      Admin([&](auto done) { gateway_->DropConnection(by_session, &dropped, std::move(done)); });
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+
+  // By remote address, written with or without Java's leading slash.
+  ensemble::admin::v1::DropConnectionRequest by_remote;
+  by_remote.set_remote(without->remote().substr(1));
+  dropped.Clear();
+  status =
+      Admin([&](auto done) { gateway_->DropConnection(by_remote, &dropped, std::move(done)); });
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(dropped.dropped_size(), 1);
+  EXPECT_TRUE(bare.ClosedByServer());
+  EXPECT_EQ(Connections().connections_size(), 0);
+
+  ensemble::admin::v1::DropConnectionRequest nothing;
+  status = Admin([&](auto done) { gateway_->DropConnection(nothing, &dropped, std::move(done)); });
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(GatewayServerTest, AdminKillSessionSubmitsAnExpiryLikeCloseSession) {
+  StartGateway();
+  Client client(gateway_->port());
+  ASSERT_TRUE(client.Connect().has_value());
+  ensemble::admin::v1::KillSessionResponse killed;
+  grpc::Status status =
+      Admin([&](auto done) { gateway_->KillSession(kSession, &killed, std::move(done)); });
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(killed.zxid(), kApplied + 1);
+  {
+    std::lock_guard<std::mutex> lock(upstream_.mu_);
+    ASSERT_FALSE(upstream_.txns_.empty());
+    const auto& close = upstream_.txns_.back();
+    EXPECT_EQ(close.header().type(), static_cast<int32_t>(OpCode::kCloseSession));
+    EXPECT_EQ(close.header().session_id(), kSession);
+    EXPECT_EQ(close.header().origin(), 0u);  // as an expiry: every gateway hears of it
+    EXPECT_TRUE(close.op().has_close_session());
+  }
+  // The connection holding the session learns it is gone.
+  EXPECT_TRUE(client.ClosedByServer());
+
+  // A session the home storage does not know.
+  status = Admin([&](auto done) { gateway_->KillSession(0x99, &killed, std::move(done)); });
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
 }
 
 }  // namespace
