@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
     (*driver)->Post([response, done, sid](storage::StorageDriver& d) {
       auto* header = response->mutable_header();
       header->set_server_id(sid);
+      header->set_epoch(d.published().epoch);
       header->set_last_zxid(d.state_machine().last_applied_zxid());
       storage::FillSessions(d.state_machine(), response);
       done(grpc::Status::OK);
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
     (*driver)->Post([&request, response, done, sid](storage::StorageDriver& d) {
       auto* header = response->mutable_header();
       header->set_server_id(sid);
+      header->set_epoch(d.published().epoch);
       header->set_last_zxid(d.state_machine().last_applied_zxid());
       storage::FillWatches(d.state_machine(), request, response);
       done(grpc::Status::OK);
