@@ -91,6 +91,17 @@ ReplicationDriver::ReplicationDriver(ReplicationOptions options, prometheus::Reg
                "transaction to its commit, on the leader.")
            .Register(registry)
            .Add({}, prometheus::Summary::Quantiles{{0.5, 0.05}, {0.9, 0.01}, {0.99, 0.001}});
+  // ZooKeeper's counters keep its names (served untyped, docs/metrics.md).
+  zk_proposal_count_ = counter("proposal_count",
+                               "ZooKeeper's proposal_count: proposals "
+                               "ordered by this peer as leader.");
+  zk_commit_count_ = counter("commit_count",
+                             "ZooKeeper's commit_count: transactions this peer "
+                             "committed as leader.");
+  zk_snap_count_ =
+      counter("snap_count", "ZooKeeper's snap_count: learners synced by SNAP by this leader.");
+  zk_diff_count_ =
+      counter("diff_count", "ZooKeeper's diff_count: learners synced by DIFF by this leader.");
   commit_latency_ =
       &prometheus::BuildHistogram()
            .Name("ensemble_replication_commit_latency_seconds")
@@ -502,6 +513,8 @@ void ReplicationDriver::Execute(Ready& rd) {
       for (const char* mode : {"DIFF", "TRUNC", "SNAP"}) {
         if (line.find(std::string(" mode=") + mode + " ") != std::string::npos) {
           syncs_family_->Add({{"mode", mode}}).Increment();
+          if (std::string(mode) == "SNAP") zk_snap_count_->Increment();
+          if (std::string(mode) == "DIFF") zk_diff_count_->Increment();
         }
       }
     }
@@ -536,6 +549,7 @@ void ReplicationDriver::Execute(Ready& rd) {
       if (zab_->role() == Role::kLeading && zab_->serving()) {
         const auto now = std::chrono::steady_clock::now();
         for (const auto& txn : pr.append) ordered_at_.emplace_back(txn.header().zxid(), now);
+        zk_proposal_count_->Increment(static_cast<double>(pr.append.size()));
       }
       StorageOp op;
       auto& log = op.log.emplace();
@@ -581,6 +595,7 @@ void ReplicationDriver::Execute(Ready& rd) {
           std::chrono::duration<double>(now - ordered_at_.front().second).count();
       commit_latency_->Observe(seconds);
       zk_proposal_latency_->Observe(seconds * 1000);
+      zk_commit_count_->Increment();
       ordered_at_.pop_front();
     }
     StorageOp op;

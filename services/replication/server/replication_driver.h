@@ -233,6 +233,10 @@ class ReplicationDriver {
   prometheus::Gauge* zk_pending_syncs_;
   prometheus::Gauge* zk_leader_uptime_;
   prometheus::Summary* zk_proposal_latency_;
+  prometheus::Counter* zk_proposal_count_;
+  prometheus::Counter* zk_commit_count_;
+  prometheus::Counter* zk_snap_count_;
+  prometheus::Counter* zk_diff_count_;
   prometheus::Histogram* commit_latency_;
   prometheus::Family<prometheus::Counter>* syncs_family_;
   prometheus::Family<prometheus::Gauge>* lag_family_;
