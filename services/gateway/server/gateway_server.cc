@@ -779,6 +779,19 @@ void GatewayServer::OnSubmitResponse(uint64_t generation, SubmitResponse& respon
     link->connection().OnRejected(rejected.cxid(), rejected.err());
     Pump(link);
   }
+  if (response.leader_lost()) {
+    // The home peer lost its leader: a write already forwarded may never be
+    // answered, so those connections close (ZooKeeper's follower closes every
+    // client connection here); the clients reconnect and keep their sessions.
+    spdlog::info("gateway.leader_lost address={} closing the connections with writes in flight",
+                 options_.replication_address);
+    std::vector<std::shared_ptr<ClientLink>> links;
+    for (auto& [id, link] : links_) links.push_back(link);
+    for (auto& link : links) {
+      link->connection().OnUpstreamLost(/*lost_storage=*/false);
+      Pump(link);
+    }
+  }
   for (const auto& sync : response.syncs()) {
     std::shared_ptr<ClientLink> link = FindLink(Connection::UpstreamIdOwner(sync.id()));
     if (!link) continue;

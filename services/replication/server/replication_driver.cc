@@ -629,6 +629,15 @@ void ReplicationDriver::Execute(Ready& rd) {
     if (auto stream = it->second.lock()) stream->Send(std::move(reply));
   }
   if (rd.look_again) {
+    // Writes in flight through this peer may be lost with the old leader
+    // (a forwarded REQUEST, an uncommitted proposal): tell the gateways.
+    for (auto& [gateway, weak] : gateways_) {
+      if (auto stream = weak.lock()) {
+        rv1::SubmitResponse lost;
+        lost.set_leader_lost(true);
+        stream->Send(std::move(lost));
+      }
+    }
     election_wanted_ = true;
     if (used_decision_ && election_) {
       election_->Reelect(*used_decision_, "replication is looking again");
