@@ -332,9 +332,14 @@ def test_default():
     cfg = parse_cfg(data["zoo.cfg"])
     gcfg = parse_cfg(data["gateway.cfg"])
     sts = one(docs, "StatefulSet", FULL)
-    C.equal(sts["spec"]["replicas"], 1, "default: one peer")
+    C.equal(sts["spec"]["replicas"], 3, "default: three peers")
+    # sid = ordinal + 1, each peer named through the headless Service, quorum:election ports.
     C.equal({k: v for k, v in cfg.items() if k.startswith("server.")},
-            {"server.1": f"{FULL}-0.{DOMAIN}:2888:3888"}, "default: server lines")
+            {f"server.{i + 1}": f"{FULL}-{i}.{DOMAIN}:2888:3888" for i in range(3)},
+            "default: server lines")
+    C.equal({k: v for k, v in gcfg.items() if k.startswith("server.")},
+            {f"server.{i + 1}": f"{FULL}-{i}.{DOMAIN}:2888:3888" for i in range(3)},
+            "default: gateway's server lines")
     C.expect("standaloneEnabled" not in cfg, "default: standaloneEnabled set")
     check_peer_statefulset(sts, cfg, docs, "default", values)
     spec = pod_spec(sts)
@@ -368,7 +373,8 @@ def test_default():
     gw = container(pod_spec(dep), "gateway")
     C.equal(gw["command"], ["/bin/sh", "/opt/ensemble/scripts/gateway-start.sh"], "gateway command")
     genv = env_of(gw)
-    C.equal(genv.get("ENSEMBLE_PEERS"), f"{FULL}-0.{DOMAIN}", "gateway's home peers")
+    C.equal(genv.get("ENSEMBLE_PEERS"), " ".join(f"{FULL}-{i}.{DOMAIN}" for i in range(3)),
+            "gateway's home peers")
     C.equal(genv.get("ENSEMBLE_STORAGE_PORT"), str(port_of(cfg["ensemble.storage.grpc"])),
             "gateway's storage port")
     C.equal(genv.get("ENSEMBLE_QUORUM_PORT"), str(port_of(cfg["ensemble.replication.grpc"])),
@@ -389,7 +395,7 @@ def test_default():
              "gateway /run/ensemble is not writable")
 
     pdb = one(docs, "PodDisruptionBudget", FULL)
-    C.equal(pdb["spec"]["maxUnavailable"], 0, "default: PDB of one peer")
+    C.equal(pdb["spec"]["maxUnavailable"], 1, "default: PDB of three peers (a quorum of 2 stays)")
     C.expect(selects(pdb["spec"]["selector"]["matchLabels"], pod_labels(sts)), "PDB misses the peers")
     gpdb = one(docs, "PodDisruptionBudget", GATEWAY)
     C.expect(selects(gpdb["spec"]["selector"]["matchLabels"], pod_labels(dep)), "gateway PDB")
@@ -398,7 +404,7 @@ def test_default():
     session = base64.b64decode(secret["data"]["sessionSecret"]).decode()
     C.expect(len(session) >= 32, "generated sessionSecret too short")
     C.expect("superDigest" not in secret["data"], "default: superDigest set")
-    check_sids(docs, 1, 0, 100, "default")
+    check_sids(docs, 3, 0, 100, "default")
 
     # Gateways spread over the peers at random; each run passes its home to the binary.
     hosts = [f"{FULL}-{i}.{DOMAIN}" for i in range(3)]
@@ -612,6 +618,10 @@ def check_notes(values, files):
         port = values.get("gateway", {}).get("service", {}).get("port", 2181)
         C.expect(f"zkCli.sh -server {FULL}.{NAMESPACE}.svc.cluster.local:{port}" in notes,
                  f"NOTES.txt does not give the zkCli.sh command:\n{notes}")
+        voters = int(values.get("replicaCount", 3))
+        C.expect(f"$(seq 0 {voters - 1})" in notes and f"exec {FULL}-$i -c replication" in notes,
+                 f"NOTES.txt does not tell how to see each peer's role and leader:\n{notes}")
+        C.expect("still being built" not in notes, "NOTES.txt still says replication is being built")
     finally:
         shutil.rmtree(tmp)
 
