@@ -147,6 +147,12 @@ void ReplicationDriver::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [id, context] : fill_contexts_) context->TryCancel();
+  }
+  for (auto& [id, thread] : fill_threads_) thread.join();
+  fill_threads_.clear();
   if (election_) election_->Stop();
   if (links_) links_->Stop();
   if (storage_) storage_->Cancel();
@@ -195,8 +201,8 @@ int64_t ReplicationDriver::WallMs() const {
 }
 
 void ReplicationDriver::Run() {
-  storage_stub_ = sv1::Storage::NewStub(
-      grpc::CreateChannel(options_.storage_address, grpc::InsecureChannelCredentials()));
+  storage_stub_ = std::shared_ptr<sv1::Storage::Stub>(sv1::Storage::NewStub(
+      grpc::CreateChannel(options_.storage_address, grpc::InsecureChannelCredentials())));
   while (true) {
     if (!zab_ && !Boot()) {
       std::deque<Event> early;
@@ -373,6 +379,11 @@ void ReplicationDriver::Shutdown(const std::string& reason) {
   }
   pending_syncs_.clear();
   assemblers_.clear();
+  // Fills still running finish into the void (their generation is old).
+  ++fill_generation_;
+  outbound_.clear();
+  commit_holds_ = 0;
+  deferred_commit_ = 0;
   election_wanted_ = false;
   if (used_decision_ && election_) election_->Reelect(*used_decision_, reason);
   used_decision_.reset();
@@ -599,8 +610,12 @@ void ReplicationDriver::Execute(Ready& rd) {
       ordered_at_.pop_front();
     }
     StorageOp op;
-    op.log.emplace().set_commit_zxid(rd.commit_up_to);
-    storage_ops_.push_back(std::move(op));
+    if (commit_holds_ > 0) {
+      deferred_commit_ = std::max(deferred_commit_, rd.commit_up_to);
+    } else {
+      op.log.emplace().set_commit_zxid(rd.commit_up_to);
+      storage_ops_.push_back(std::move(op));
+    }
   }
   // 5. Syncs, rejections, elections.
   for (const SyncDone& done : rd.sync_done) {
@@ -645,39 +660,111 @@ void ReplicationDriver::Execute(Ready& rd) {
   }
 }
 
+// Messages leave in order per destination. A message that needs a fill (a
+// log range, a snapshot) is filled on a worker thread, and the messages to
+// the same peer queued after it wait; the driver thread never blocks on it.
 void ReplicationDriver::SendOut(OutMessage out) {
   if (!links_) return;
-  std::vector<rv1::PeerMessage> parts;
-  bool ok = true;
-  if (out.fill == OutMessage::Fill::kLogToSend) {
-    ok = FillLog(out, &parts);
-  } else {
-    if (out.fill == OutMessage::Fill::kSnapshotToSend) ok = FillSnapshot(out);
-    if (ok) parts.push_back(std::move(out.message));
+  Outbound& outbound = outbound_[out.to];
+  if (out.fill == OutMessage::Fill::kSnapshotToSend) {
+    // Storage must not apply further commits until the snapshot is taken:
+    // it has to lie between the core's floor and what this learner is sent
+    // next (ready.h, kSnapshotToSend).
+    ++commit_holds_;
   }
-  if (!ok) {
-    // The log no longer reaches back (a purge raced the sync) or storage
-    // failed the read: drop the learner; it reconnects and is synced anew.
-    CheckPurged();
-    zab_->PeerDisconnected(out.to);
+  if (outbound.filling) {
+    outbound.waiting.push_back(std::move(out));
     return;
   }
-  for (auto& part : parts) {
+  Dispatch(std::move(out));
+}
+
+void ReplicationDriver::Dispatch(OutMessage out) {
+  if (out.fill == OutMessage::Fill::kNone) {
     peer_messages_sent_->Increment();
-    links_->Send(out.to, std::move(part));
+    links_->Send(out.to, std::move(out.message));
+    return;
+  }
+  Outbound& outbound = outbound_[out.to];
+  outbound.filling = true;
+  const uint64_t id = next_fill_id_++;
+  auto context = std::make_shared<grpc::ClientContext>();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    fill_contexts_[id] = context;
+  }
+  fill_threads_[id] = std::thread([this, id, context, generation = fill_generation_,
+                                   stub = storage_stub_, out = std::move(out)]() mutable {
+    const bool snapshot = out.fill == OutMessage::Fill::kSnapshotToSend;
+    const int64_t to = out.to;
+    std::optional<std::vector<rv1::PeerMessage>> parts =
+        snapshot ? FillSnapshot(*stub, context.get(), std::move(out))
+                 : FillLog(*stub, context.get(), std::move(out));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      fill_contexts_.erase(id);
+    }
+    Enqueue(FillDoneEvent{id, generation, to, snapshot, std::move(parts)});
+  });
+}
+
+void ReplicationDriver::Handle(FillDoneEvent& e) {
+  auto thread = fill_threads_.find(e.id);
+  if (thread != fill_threads_.end()) {
+    thread->second.join();
+    fill_threads_.erase(thread);
+  }
+  if (e.generation != fill_generation_) return;  // from before a restart of the core
+  if (e.snapshot) {
+    snapshots_sent_->Increment();
+    ReleaseCommitHold();
+  }
+  Outbound& outbound = outbound_[e.to];
+  outbound.filling = false;
+  if (!e.parts) {
+    // The log no longer reaches back (a purge raced the sync) or storage
+    // failed the read: drop the learner (and what was queued for that
+    // connection); it reconnects and is synced anew.
+    for (const auto& waiting : outbound.waiting) {
+      if (waiting.fill == OutMessage::Fill::kSnapshotToSend) ReleaseCommitHold();
+    }
+    outbound.waiting.clear();
+    CheckPurged();
+    zab_->PeerDisconnected(e.to);
+    return;
+  }
+  for (auto& part : *e.parts) {
+    peer_messages_sent_->Increment();
+    links_->Send(e.to, std::move(part));
+  }
+  while (!outbound.filling && !outbound.waiting.empty()) {
+    OutMessage next = std::move(outbound.waiting.front());
+    outbound.waiting.pop_front();
+    Dispatch(std::move(next));
   }
 }
 
-bool ReplicationDriver::FillLog(OutMessage& out, std::vector<rv1::PeerMessage>* parts) {
+void ReplicationDriver::ReleaseCommitHold() {
+  if (commit_holds_ > 0) --commit_holds_;
+  if (commit_holds_ == 0 && deferred_commit_ > 0) {
+    StorageOp op;
+    op.log.emplace().set_commit_zxid(std::exchange(deferred_commit_, 0));
+    storage_ops_.push_back(std::move(op));
+  }
+}
+
+std::optional<std::vector<rv1::PeerMessage>> ReplicationDriver::FillLog(sv1::Storage::Stub& stub,
+                                                                        grpc::ClientContext* ctx,
+                                                                        OutMessage out) {
   const int64_t from = out.message.prev_zxid();
   const int64_t to = out.message.zxid();
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
   sv1::ReadLogRequest request;
   request.set_from_zxid(from);
   request.set_to_zxid(to);
-  auto reader = storage_stub_->ReadLog(&ctx, request);
-  rv1::PeerMessage current = out.message;
+  auto reader = stub.ReadLog(ctx, request);
+  std::vector<rv1::PeerMessage> parts;
+  rv1::PeerMessage current = std::move(out.message);
   current.clear_txns();
   int64_t prev = from;
   sv1::LogChunk chunk;
@@ -687,7 +774,7 @@ bool ReplicationDriver::FillLog(OutMessage& out, std::vector<rv1::PeerMessage>* 
       *current.add_txns() = std::move(txn);
       if (static_cast<size_t>(current.txns_size()) >= kFillTxnsPerMessage) {
         current.set_zxid(zxid);
-        parts->push_back(current);
+        parts.push_back(current);
         current.clear_txns();
         current.set_prev_zxid(zxid);
       }
@@ -698,22 +785,22 @@ bool ReplicationDriver::FillLog(OutMessage& out, std::vector<rv1::PeerMessage>* 
   if (!status.ok() || prev != to) {
     spdlog::warn("replication.log_fill_failed to_sid={} from={} to={} got_to={} error=\"{}\"",
                  out.to, Zxid::Hex(from), Zxid::Hex(to), Zxid::Hex(prev), status.error_message());
-    return false;
+    return std::nullopt;
   }
   if (current.txns_size() > 0) {
     current.set_zxid(to);
-    parts->push_back(std::move(current));
+    parts.push_back(std::move(current));
   }
-  return true;
+  return parts;
 }
 
-bool ReplicationDriver::FillSnapshot(OutMessage& out) {
+std::optional<std::vector<rv1::PeerMessage>> ReplicationDriver::FillSnapshot(
+    sv1::Storage::Stub& stub, grpc::ClientContext* ctx, OutMessage out) {
   const auto start = std::chrono::steady_clock::now();
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(600));
   sv1::ReadSnapshotRequest request;
   request.set_fresh(true);
-  auto reader = storage_stub_->ReadSnapshot(&ctx, request);
+  auto reader = stub.ReadSnapshot(ctx, request);
   sv1::SnapshotChunk chunk;
   std::string data;
   int64_t zxid = -1;
@@ -725,9 +812,8 @@ bool ReplicationDriver::FillSnapshot(OutMessage& out) {
   if (!status.ok() || zxid < out.message.zxid()) {
     spdlog::error("replication.snapshot_fill_failed to_sid={} zxid={} floor={} error=\"{}\"",
                   out.to, Zxid::Hex(zxid), Zxid::Hex(out.message.zxid()), status.error_message());
-    return false;
+    return std::nullopt;
   }
-  snapshots_sent_->Increment();
   spdlog::info("replication.snapshot_sending to_sid={} zxid={} bytes={} ms={}", out.to,
                Zxid::Hex(zxid), data.size(),
                std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -735,7 +821,9 @@ bool ReplicationDriver::FillSnapshot(OutMessage& out) {
                    .count());
   out.message.set_zxid(zxid);
   out.message.set_snapshot(std::move(data));
-  return true;
+  std::vector<rv1::PeerMessage> parts;
+  parts.push_back(std::move(out.message));
+  return parts;
 }
 
 // Sends storage operations in order. Log requests are pipelined (storage

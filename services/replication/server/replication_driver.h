@@ -127,8 +127,20 @@ class ReplicationDriver {
   struct DecisionEvent {
     ElectionDecision decision;
   };
+  struct FillDoneEvent {
+    uint64_t id = 0;
+    uint64_t generation = 0;
+    int64_t to = 0;
+    bool snapshot = false;
+    std::optional<std::vector<ensemble::replication::v1::PeerMessage>> parts;  // none: failed
+  };
   using Event = std::variant<SubmitEvent, SubmitDoneEvent, StorageResponseEvent, StorageDownEvent,
-                             PeerBatchEvent, PeerGoneEvent, DecisionEvent>;
+                             PeerBatchEvent, PeerGoneEvent, DecisionEvent, FillDoneEvent>;
+  // Messages to one peer, in order; while a fill runs, later ones wait.
+  struct Outbound {
+    bool filling = false;
+    std::deque<OutMessage> waiting;
+  };
 
   // A storage operation of a PersistRequest, in order.
   struct StorageOp {
@@ -162,9 +174,15 @@ class ReplicationDriver {
   void ProcessReadies();
   void Execute(Ready& rd);
   void MaybeFinishElection();
+  void Handle(FillDoneEvent& e);
   void SendOut(OutMessage out);
-  bool FillLog(OutMessage& out, std::vector<ensemble::replication::v1::PeerMessage>* parts);
-  bool FillSnapshot(OutMessage& out);
+  void Dispatch(OutMessage out);
+  void ReleaseCommitHold();
+  // Run on fill worker threads (storage reads; no driver state).
+  static std::optional<std::vector<ensemble::replication::v1::PeerMessage>> FillLog(
+      ensemble::storage::v1::Storage::Stub& stub, grpc::ClientContext* ctx, OutMessage out);
+  static std::optional<std::vector<ensemble::replication::v1::PeerMessage>> FillSnapshot(
+      ensemble::storage::v1::Storage::Stub& stub, grpc::ClientContext* ctx, OutMessage out);
   void PumpStorage();
   bool RunInstall(const SnapshotInstall& install);
   void PersistPartDone(uint64_t seq);
@@ -184,7 +202,7 @@ class ReplicationDriver {
   Status status_;  // GUARDED_BY(mu_), copied from the core after each round
 
   // Driver-thread state.
-  std::unique_ptr<ensemble::storage::v1::Storage::Stub> storage_stub_;
+  std::shared_ptr<ensemble::storage::v1::Storage::Stub> storage_stub_;
   std::shared_ptr<StorageLogStream> storage_;
   std::unique_ptr<PeerLinks> links_;
   std::unique_ptr<ElectionClient> election_;
@@ -205,6 +223,14 @@ class ReplicationDriver {
   std::map<int64_t, const void*> incoming_;
   std::map<const void*, int64_t> incoming_sid_;
   std::map<int64_t, SnapshotAssembler> assemblers_;
+  // Fills (log ranges, snapshots) on worker threads.
+  std::map<int64_t, Outbound> outbound_;
+  std::map<uint64_t, std::thread> fill_threads_;
+  std::map<uint64_t, std::shared_ptr<grpc::ClientContext>> fill_contexts_;  // GUARDED_BY(mu_)
+  uint64_t next_fill_id_ = 1;
+  uint64_t fill_generation_ = 1;
+  int commit_holds_ = 0;         // snapshot fills queued or running
+  int64_t deferred_commit_ = 0;  // commit_up_to held back meanwhile
   // Election: the newest decision heard, the one the core runs on (or ran on
   // before looking again), and whether the core waits for one.
   std::optional<ElectionDecision> latest_decision_;
