@@ -339,8 +339,13 @@ bool ReplicationDriver::Boot() {
              grpc::ClientBidiReactor<sv1::LogRequest, sv1::LogResponse>* r) {
         storage_stub_->async()->Log(c, r);
       },
-      [this](sv1::LogResponse&& response) { Enqueue(StorageResponseEvent{std::move(response)}); },
-      [this](const grpc::Status& s) { Enqueue(StorageDownEvent{s.error_message()}); });
+      [this, generation = storage_generation_ + 1](sv1::LogResponse&& response) {
+        Enqueue(StorageResponseEvent{generation, std::move(response)});
+      },
+      [this, generation = storage_generation_ + 1](const grpc::Status& s) {
+        Enqueue(StorageDownEvent{generation, s.error_message()});
+      });
+  ++storage_generation_;
 
   zab_ = std::make_unique<ZabPeer>(std::move(config), std::move(peer));
   reported_applied_ = state.last_applied_zxid();
@@ -414,6 +419,7 @@ void ReplicationDriver::Handle(SubmitDoneEvent& e) {
 }
 
 void ReplicationDriver::Handle(StorageResponseEvent& e) {
+  if (e.stream_generation != storage_generation_) return;
   const auto& response = e.response;
   if (!response.error().empty()) {
     // Storage is fail-stop on a disk error.
@@ -435,7 +441,7 @@ void ReplicationDriver::Handle(StorageResponseEvent& e) {
 }
 
 void ReplicationDriver::Handle(StorageDownEvent& e) {
-  if (!zab_) return;
+  if (!zab_ || e.stream_generation != storage_generation_) return;
   Shutdown("storage stream ended: " + e.error);
 }
 

@@ -110,10 +110,14 @@ class ReplicationDriver {
   struct SubmitDoneEvent {
     std::shared_ptr<SubmitStream> stream;
   };
+  // Storage events name the Log stream they came from (a stream ended by a
+  // restart of the core still reports, later).
   struct StorageResponseEvent {
+    uint64_t stream_generation = 0;
     ensemble::storage::v1::LogResponse response;
   };
   struct StorageDownEvent {
+    uint64_t stream_generation = 0;
     std::string error;
   };
   struct PeerBatchEvent {
@@ -208,6 +212,7 @@ class ReplicationDriver {
   std::unique_ptr<ElectionClient> election_;
   std::unique_ptr<ZabPeer> zab_;
   uint64_t next_request_id_ = 1;
+  uint64_t storage_generation_ = 0;  // of the current Log stream
   int64_t last_unreachable_log_ms_ = -1000000;
   int64_t next_tick_ms_ = 0;
   int64_t next_purge_check_ms_ = 0;
