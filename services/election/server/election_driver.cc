@@ -227,7 +227,8 @@ void ElectionDriver::RequestReelect(const ReelectRequest& request,
 
 bool ElectionDriver::Differs(const LeaderRequest& known, const LeaderResponse& now) {
   return known.known_state() != now.state() || known.known_leader() != now.leader() ||
-         known.known_election_epoch() != now.election_epoch();
+         known.known_election_epoch() != now.election_epoch() ||
+         (known.known_round() != 0 && known.known_round() != now.round());
 }
 
 void ElectionDriver::RequestLeader(const LeaderRequest& request,
@@ -259,6 +260,7 @@ LeaderResponse ElectionDriver::ToLeaderResponse(int64_t sid, const ElectionView&
     r.set_election_epoch(view.decision->election_epoch);
     r.set_leader_zxid(view.decision->zxid);
   }
+  r.set_round(view.rounds);
   r.mutable_header()->set_server_id(sid);
   r.mutable_header()->set_epoch(view.local.current_epoch);
   r.mutable_header()->set_last_zxid(view.local.last_zxid);

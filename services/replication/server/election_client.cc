@@ -69,6 +69,7 @@ void ElectionClient::Run() {
       known.set_state(reelect->first.state);
       known.set_leader(reelect->first.leader);
       known.set_election_epoch(reelect->first.election_epoch);
+      known.set_round(reelect->first.round);
     }
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
@@ -83,6 +84,7 @@ void ElectionClient::Run() {
     request.set_known_state(known.state());
     request.set_known_leader(known.leader());
     request.set_known_election_epoch(known.election_epoch());
+    request.set_known_round(known.round());
     ev1::LeaderResponse response;
     grpc::Status status = stub_->GetLeader(&ctx, request, &response);
     {
@@ -106,7 +108,7 @@ void ElectionClient::Run() {
     known = response;
     if (response.state() == ev1::PEER_STATE_LOOKING || response.leader() == 0) continue;
     ElectionDecision decision{response.leader(), response.epoch(), response.election_epoch(),
-                              response.state()};
+                              response.state(), response.round()};
     if (reported && reported->SameAs(decision)) continue;
     reported = decision;
     on_decision_(decision);

@@ -23,9 +23,13 @@ struct ElectionDecision {
   int64_t peer_epoch = 0;
   int64_t election_epoch = 0;
   ensemble::election::v1::PeerState state = ensemble::election::v1::PEER_STATE_UNSPECIFIED;
+  // The election's round count at the decision: a new round's decision is a
+  // new one even if it names the same leader and election epoch (a join).
+  int64_t round = 0;
 
   bool SameAs(const ElectionDecision& other) const {
-    return leader == other.leader && election_epoch == other.election_epoch && state == other.state;
+    return leader == other.leader && election_epoch == other.election_epoch &&
+           state == other.state && round == other.round;
   }
 };
 
