@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -211,8 +212,23 @@ def log_lines(ens, sid, pattern, process="replication"):
         return []
 
 
+def keep_logs(ens):
+    """Copies the ensemble's logs and state (not its data) to a folder that
+    outlives the test, for a failure's post-mortem; returns its path."""
+    import shutil
+    dest = tempfile.mkdtemp(prefix="ensemble-failed-",
+                            dir=os.environ.get("ENSEMBLE_TEST_LOGS") or None)
+    for root, _, files in os.walk(ens.data):
+        for f in files:
+            if f.endswith(".log") or f in ("ensemble.json", "zoo.cfg"):
+                rel = os.path.relpath(os.path.join(root, f), ens.data)
+                os.makedirs(os.path.join(dest, os.path.dirname(rel)), exist_ok=True)
+                shutil.copy(os.path.join(root, f), os.path.join(dest, rel))
+    return dest
+
+
 def log_excerpt(ens, sids_, pattern=r"zab\.|replication\.(role|election|following)", tail=25):
-    out = []
+    out = [f"logs kept in {keep_logs(ens)}"]
     for sid in sids_:
         lines = log_lines(ens, sid, pattern)
         out.append(f"--- peer{sid}/replication.log (matching, last {tail})")

@@ -68,6 +68,9 @@ class AgreementTest(unittest.TestCase):
                              {f"/w{sid}" for sid in rh.sids(ens)})
             # Nobody moved: still one leader, same epoch.
             self.assertEqual(rh.wait_agreement(ens, timeout=10), (leader, epoch))
+        except Exception:
+            print(rh.log_excerpt(ens, rh.sids(ens)))
+            raise
         finally:
             rh.close(*[zk for _, zk in clients])
             ens.stop()

@@ -70,6 +70,20 @@ class CatchUpTest(unittest.TestCase):
         return syncs[-1]
 
     def test_1_diff_after_many_transactions(self):
+        try:
+            self.diff()
+        except Exception:
+            print(rh.log_excerpt(self.ens, rh.sids(self.ens)))
+            raise
+
+    def test_2_snap_after_a_purge_with_100k_znodes(self):
+        try:
+            self.snap()
+        except Exception:
+            print(rh.log_excerpt(self.ens, rh.sids(self.ens)))
+            raise
+
+    def diff(self):
         down, writer = self.followers
         zk = rh.client(rh.gateway_of(self.ens, writer))
         try:
@@ -95,7 +109,7 @@ class CatchUpTest(unittest.TestCase):
         self.assertEqual(tree["/diff/n00499"][:2], (b"v1", 1))
         self.assertEqual(tree["/diff/n00500"][:2], (b"v0", 0))
 
-    def test_2_snap_after_a_purge_with_100k_znodes(self):
+    def snap(self):
         down = self.followers[0]
         self.ens.kill(f"peer.{down}")
         up = [sid for sid in rh.sids(self.ens) if sid != down]
