@@ -29,7 +29,6 @@ followers' NEWLEADER acks before it is established and sends UPTODATE.
     and last applied zxid).
 """
 
-import os
 import re
 import time
 import unittest
