@@ -117,6 +117,18 @@ void ZabPeer::LearnerStep(const rv1::PeerMessage& m) {
     }
     case rv1::PEER_MESSAGE_TYPE_PROPOSAL:
       if (!syncing_or_later) return;
+      if (learner_stage_ >= LearnerStage::kAwaitUpToDate && m.txns_size() > 0 &&
+          Zxid::Epoch(m.txns(m.txns_size() - 1).header().zxid()) > current_epoch_) {
+        // A proposal of an epoch whose NEWLEADER we never processed (it was
+        // lost during a counter roll-over): logging and acking it would let
+        // it commit while our currentEpoch still says the old epoch, and a
+        // peer with the new epoch but a shorter log could then win an
+        // election without it. Start over instead.
+        GoLooking(absl::StrCat("proposal_of_unacknowledged_epoch zxid=",
+                               Zxid::Hex(m.txns(m.txns_size() - 1).header().zxid()),
+                               " current_epoch=", current_epoch_));
+        return;
+      }
       if (!AppendBatch(m.prev_zxid(), m.txns())) {
         GoLooking(absl::StrCat("gap prev=", Zxid::Hex(m.prev_zxid()),
                                " last=", Zxid::Hex(history_.last())));
