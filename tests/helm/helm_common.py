@@ -22,6 +22,15 @@ NAMESPACE = "zk"
 _helm = None
 
 
+def bin_dir():
+    """The bin/ folder of the build whose binaries the image and simulation tests use:
+    $ENSEMBLE_BIN (a build folder) if set, else the one CMake configured the tests with
+    ($ENSEMBLE_HELM_BUILD_DIR, set by ctest), else <repo>/build."""
+    base = (os.environ.get("ENSEMBLE_BIN") or os.environ.get("ENSEMBLE_HELM_BUILD_DIR") or
+            os.path.join(ROOT, "build"))
+    return os.path.join(os.path.abspath(base), "bin")
+
+
 def tools():
     """Installs (once) and returns the path of helm."""
     global _helm

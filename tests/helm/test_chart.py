@@ -674,7 +674,7 @@ def test_options():
             C.expect(len(d["metadata"]["name"]) <= 63, f"long release: {d['metadata']['name']}")
             if d["kind"] == "StatefulSet":
                 # Pod names <sts>-<ordinal> carry a controller-revision-hash label: 52 is the limit.
-                C.expect(len(d["metadata"]["name"]) <= 52, f"long release: StatefulSet name too long")
+                C.expect(len(d["metadata"]["name"]) <= 52, "long release: StatefulSet name too long")
     # Required and inconsistent values fail with a message naming them.
     for s, msg in (("tls.client.enabled=true", "tls.client.existingSecret"),
                    ("tls.quorum.enabled=true", "tls.quorum.existingSecret"),

@@ -10,7 +10,8 @@
   (which every Debian image has);
 - docker/build-images.sh tags the images with the names the chart uses.
 
-Binaries come from $ENSEMBLE_BIN/bin (the build folder). A binary not built yet is
+Binaries come from $ENSEMBLE_BIN/bin (a build folder; by default the one ctest was
+configured with, see helm_common.bin_dir). A binary not built yet is
 reported and the test exits 77 (ctest: skipped) if nothing else failed.
 """
 
@@ -25,7 +26,7 @@ import tempfile
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from helm_common import CHART, ROOT, Checks, find, render, tools  # noqa: E402
+from helm_common import CHART, ROOT, Checks, bin_dir, find, render, tools  # noqa: E402
 
 C = Checks()
 DOCKERFILE = os.path.join(ROOT, "docker", "Dockerfile")
@@ -34,11 +35,6 @@ IMPLICIT = {"libc6"}  # in every Debian image (Essential)
 # Build packages of tools/deps.sh that the image build does not need: the fuzzers'
 # clang and the formatter.
 NOT_FOR_IMAGES = {"clang", "libclang-rt-14-dev", "clang-format"}
-
-
-def bin_dir():
-    base = os.environ.get("ENSEMBLE_BIN") or os.path.join(ROOT, "build")
-    return os.path.join(base, "bin")
 
 
 def parse_dockerfile(path):

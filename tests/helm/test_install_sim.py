@@ -1,14 +1,16 @@
 """Install simulation: proves the chart's wiring without a cluster.
 
-Renders the chart, then does what the kubelet would with every pod of every
-StatefulSet and Deployment, with local processes from the build:
+Renders the chart (its default values: 3 voting peers, 2 gateways), then does what the
+kubelet would with every pod of every StatefulSet and Deployment, with local
+processes from the build:
 
 - each pod gets its own network namespace with an address on a bridge (in a
   namespace of its own too: the host's network is never touched), and an
   /etc/hosts (ip netns exec mounts /etc/netns/<ns>/hosts) mapping the pods' DNS
   names (<pod>.<headless service>.<namespace>.svc.cluster.local ...) and the
-  Services' names; a ClusterIP Service is DNAT rules (round robin over its ready
-  pods) in every namespace, as kube-proxy would;
+  Services' names; a ClusterIP Service is DNAT rules to its ready pods (round robin,
+  rejected with none) in every namespace, rewritten when readiness changes, as
+  kube-proxy would;
 - volumes are folders: ConfigMaps and Secrets written as files with their modes,
   emptyDirs and PersistentVolumeClaims as empty folders owned by the fsGroup;
   every mount path in the container's command, args, env and in the mounted
@@ -22,35 +24,44 @@ StatefulSet and Deployment, with local processes from the build:
   native grpc probes with `ensemblectl health` against the pod's address.
 
 Then it checks every probe reports SERVING, every metrics port serves /metrics,
-each peer's server id is its ordinal + 1, and a ZooKeeper client (kazoo, in a
-namespace of its own) writes through the gateway Service's name and port and reads
-back, through every gateway.
+each process's server id is its pod's ordinal + 1, exactly one peer leads and every
+other follows it (`ensemblectl status -o json` of each replication process: role,
+leader), and a ZooKeeper client (kazoo, in a namespace of its own) writes through
+the gateway Service's name and port and reads back, through every gateway.
 
-Knobs (environment): ENSEMBLE_BIN (build folder, default <repo>/build),
-ENSEMBLE_SIM_REPLICAS (voters, default 1), ENSEMBLE_SIM_OBSERVERS (default 0),
-ENSEMBLE_SIM_GATEWAYS (default 2), ENSEMBLE_SIM_WAIT_BINARIES (seconds to wait for
-binaries not built yet, default 0), ENSEMBLE_SIM_KEEP=1 (keep the folder on failure).
+With 3 or more voters, the failover: every process of the leader's pod is SIGKILLed
+(its node fails); the other voters must elect a new leader (a higher epoch), a
+gateway whose home was that pod is restarted by its liveness probe (fast-forwarded,
+ENSEMBLE_SIM_LIVENESS_WINDOW seconds instead of the chart's 60) and picks another
+home, kazoo writes through the Service and reads back, and what was written before
+is still there; then the pod comes back on its volume (the StatefulSet recreating
+it), every container is ready again, and it follows the new leader, caught up.
+
+Knobs (environment): ENSEMBLE_BIN (build folder; see helm_common.bin_dir),
+ENSEMBLE_SIM_REPLICAS (voters; default: the chart's), ENSEMBLE_SIM_OBSERVERS (default
+0), ENSEMBLE_SIM_GATEWAYS (default: the chart's), ENSEMBLE_SIM_FAILOVER=0 (skip the
+failover), ENSEMBLE_SIM_BUDGET (seconds for the whole run, default 75),
+ENSEMBLE_SIM_WAIT_BINARIES (seconds to wait for binaries not built yet, default 0),
+ENSEMBLE_SIM_KEEP=1 (keep the folder on failure).
 Exits 77 (ctest: skipped) when a binary is missing or the machine cannot create
 network namespaces; 1 on any failed check. Cleans up processes (by pid), network
 namespaces, /etc/netns entries and folders, also on failure and on SIGTERM/SIGINT.
 """
 
 import base64
-import grp
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from helm_common import ROOT, Checks, render, tools  # noqa: E402
+from helm_common import Checks, bin_dir, render, tools  # noqa: E402
 
 C = Checks()
 RELEASE = "sim"
@@ -59,7 +70,14 @@ CLUSTER_DOMAIN = "cluster.local"
 IMAGE_BIN = "/usr/local/bin"
 SUBNET = "198.18"  # RFC 2544 benchmarking range; exists only inside our namespaces
 NET_PREFIX = 16
-READY_TIMEOUT = float(os.environ.get("ENSEMBLE_SIM_READY_TIMEOUT", "90"))
+READY_TIMEOUT = float(os.environ.get("ENSEMBLE_SIM_READY_TIMEOUT", "45"))
+# The whole run (render, start, checks, failover) stays within this many seconds, so it
+# ends, and cleans up, before ctest's TIMEOUT (90 s) would kill it.
+BUDGET = float(os.environ.get("ENSEMBLE_SIM_BUDGET", "75"))
+# A gateway failing its liveness probe this long is restarted (fast-forwarded from the
+# chart's periodSeconds x failureThreshold; see Cluster.wait_gateways).
+LIVENESS_WINDOW = float(os.environ.get("ENSEMBLE_SIM_LIVENESS_WINDOW", "5"))
+START = time.time()
 BINARIES = ["ensemble-storage", "ensemble-replication", "ensemble-election", "ensemble-gateway",
             "ensemblectl"]
 
@@ -75,14 +93,15 @@ def run(*cmd, check=True, **kw):
     return r
 
 
+def remaining(cap=None):
+    """Seconds left of the run's budget (at most cap)."""
+    left = max(0.0, START + BUDGET - time.time())
+    return left if cap is None else min(cap, left)
+
+
 def skip(reason):
     print(f"test_install_sim: SKIPPED: {reason}", flush=True)
     sys.exit(77)
-
-
-def bin_dir():
-    base = os.environ.get("ENSEMBLE_BIN") or os.path.join(ROOT, "build")
-    return os.path.join(os.path.abspath(base), "bin")
 
 
 def wait_for_binaries():
@@ -120,6 +139,19 @@ class Pod:
         self.procs = {}  # container name -> Popen
         self.restarts = {}
         self.next_restart = {}
+        self.ready = set()  # containers whose readiness probe passed last time
+        self.down = False  # gone (its node failed): nothing runs, nothing restarts
+        self.unhealthy_since = {}  # container -> when its liveness probe started failing
+
+    def is_ready(self):
+        """The pod's Ready condition: every container ready."""
+        return not self.down and all(c["name"] in self.ready for c in self.spec["containers"])
+
+    def is_peer(self):
+        return self.owner["kind"] == "StatefulSet"
+
+    def container(self, name):
+        return next(c for c in self.spec["containers"] if c["name"] == name)
 
     def fqdn(self):
         if self.subdomain:
@@ -137,6 +169,7 @@ class Cluster:
         self.etc_netns_created = False
         self.pods = []
         self.services = {}  # name -> (ip or None, manifest)
+        self.endpoints = None  # what sync_services programmed: "<svc> <ip>:<port>" -> [pod ip:port]
         self.client_ns = f"{self.tag}-client"
         self.configmaps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
         self.secrets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Secret"}
@@ -209,30 +242,54 @@ class Cluster:
                 f.write(f"search {NAMESPACE}.svc.{CLUSTER_DOMAIN} svc.{CLUSTER_DOMAIN} {CLUSTER_DOMAIN}\n"
                         "options ndots:5 timeout:1 attempts:1\n")
 
-    def program_services(self):
-        """kube-proxy: DNAT from each ClusterIP:port to the ready endpoints, round robin."""
+    def check_service_selection(self):
+        """Every ClusterIP Service selects pods, and its target ports are theirs."""
         for name, (ip, svc) in self.services.items():
             if not ip:
                 continue
             chosen = [p for p in self.pods if selects(svc["spec"]["selector"], p.labels)]
             C.expect(chosen, f"Service {name} selects no pod")
             for port in svc["spec"]["ports"]:
+                for p in chosen:
+                    C.expect(resolve_target_port(p, port.get("targetPort", port["port"])) is not None,
+                             f"Service {name}: targetPort {port.get('targetPort')} is no port of pod {p.name}")
+
+    def sync_services(self):
+        """kube-proxy: each ClusterIP:port is DNAT to the Service's endpoints (the pods it
+        selects that are ready), round robin, and rejected when it has none. Rewritten
+        (iptables-restore, at once) in every namespace whenever the endpoints change."""
+        nat, reject, now = [], [], {}
+        for name, (ip, svc) in self.services.items():
+            if not ip:
+                continue
+            chosen = [p for p in self.pods if selects(svc["spec"]["selector"], p.labels)]
+            if not svc["spec"].get("publishNotReadyAddresses"):
+                chosen = [p for p in chosen if p.is_ready()]
+            for port in svc["spec"]["ports"]:
+                match = f"-d {ip}/32 -p tcp --dport {port['port']}"
                 targets = []
                 for p in chosen:
                     tp = resolve_target_port(p, port.get("targetPort", port["port"]))
-                    C.expect(tp is not None, f"Service {name}: targetPort {port.get('targetPort')} "
-                                             f"is no port of pod {p.name}")
                     if tp is not None:
                         targets.append(f"{p.ip}:{tp}")
-                for ns in self.all_netns():
-                    for i, t in enumerate(targets):
-                        rule = ["ip", "netns", "exec", ns, "iptables", "-w", "-t", "nat", "-A", "OUTPUT",
-                                "-d", f"{ip}/32", "-p", "tcp", "--dport", str(port["port"])]
-                        if i < len(targets) - 1:
-                            rule += ["-m", "statistic", "--mode", "nth", "--every",
-                                     str(len(targets) - i), "--packet", "0"]
-                        run(*rule, "-j", "DNAT", "--to-destination", t)
-                log(f"Service {name} {ip}:{port['port']} -> {', '.join(targets)}")
+                now[f"{name} {ip}:{port['port']}"] = targets
+                if not targets:
+                    reject.append(f"-A OUTPUT {match} -j REJECT --reject-with tcp-reset")
+                for i, t in enumerate(targets):
+                    nth = ""
+                    if i < len(targets) - 1:
+                        nth = f"-m statistic --mode nth --every {len(targets) - i} --packet 0 "
+                    nat.append(f"-A OUTPUT {match} {nth}-j DNAT --to-destination {t}")
+        if now == self.endpoints:
+            return
+        rules = "*nat\n" + "".join(r + "\n" for r in nat) + "COMMIT\n"
+        rules += "*filter\n" + "".join(r + "\n" for r in reject) + "COMMIT\n"
+        for ns in self.all_netns():
+            run("ip", "netns", "exec", ns, "iptables-restore", input=rules)
+        for svc, targets in now.items():
+            if targets != (self.endpoints or {}).get(svc):
+                log(f"Service {svc} -> {', '.join(targets) or '(no ready endpoint: rejected)'}")
+        self.endpoints = now
 
     # -- pods ---------------------------------------------------------------
 
@@ -402,7 +459,7 @@ class Cluster:
         for c in pod.spec.get("initContainers", []):
             p = self.start(pod, c, init=True)
             try:
-                rc = p.wait(timeout=60)
+                rc = p.wait(timeout=max(1.0, remaining(60)))
             except subprocess.TimeoutExpired:
                 stop(p)
                 rc = "timeout"
@@ -412,14 +469,32 @@ class Cluster:
         return True
 
     def start_containers(self, pod):
+        pod.down = False
+        pod.ready.clear()
+        pod.next_restart.clear()
+        pod.unhealthy_since.clear()
         for c in pod.spec["containers"]:
             self.start(pod, c)
             pod.restarts[c["name"]] = 0
+
+    def kill_pod(self, pod):
+        """The pod's node fails: SIGKILL to every container's process (by pid); nothing
+        restarts them until the pod is started again (the StatefulSet recreating it)."""
+        pod.down = True
+        pod.ready.clear()
+        for name, p in pod.procs.items():
+            if p.poll() is None:
+                os.kill(p.pid, signal.SIGKILL)
+                p.wait(timeout=10)
+        pod.next_restart.clear()
+        self.sync_services()
 
     def supervise(self):
         """restartPolicy Always, with a short back-off."""
         now = time.time()
         for pod in self.pods:
+            if pod.down:
+                continue
             for c in pod.spec["containers"]:
                 p = pod.procs.get(c["name"])
                 if p is None or p.poll() is None:
@@ -450,23 +525,73 @@ class Cluster:
             return r.returncode == 0
         raise RuntimeError(f"probe {sorted(probe)} not simulated")
 
-    def wait_ready(self, pods, deadline):
-        """Readiness (after startup) of every container, as the kubelet polls it."""
+    def check_ready(self, pod, c):
+        """The kubelet's readiness of one container (after its startup probe passed)."""
+        proc = pod.procs.get(c["name"])
+        ok = (not pod.down and proc is not None and proc.poll() is None and
+              all(self.probe(pod, c[k]) for k in ("startupProbe", "readinessProbe") if k in c))
+        if ok:
+            pod.ready.add(c["name"])
+        else:
+            pod.ready.discard(c["name"])
+        return ok
+
+    def wait_ready(self, pods, deadline, what="ready"):
+        """Readiness (after startup) of every container, as the kubelet polls it; the
+        Services follow (sync_services)."""
+        deadline = min(deadline, START + BUDGET)
+        t0 = time.time()
         pending = {(p.name, c["name"]): (p, c) for p in pods for c in p.spec["containers"]}
         while pending and time.time() < deadline:
             self.supervise()
             for key, (p, c) in list(pending.items()):
-                proc = p.procs.get(c["name"])
-                if proc is None or proc.poll() is not None:
-                    continue
-                probes = [c[k] for k in ("startupProbe", "readinessProbe") if k in c]
-                if all(self.probe(p, pr) for pr in probes):
+                if self.check_ready(p, c):
                     del pending[key]
-                    log(f"{p.name}/{c['name']} ready")
-            time.sleep(0.5)
+                    log(f"{p.name}/{c['name']} {what}")
+            self.sync_services()
+            if pending:
+                time.sleep(0.5)
         for (pn, cn), (p, c) in pending.items():
-            C.expect(False, f"{pn}/{cn} not ready after {READY_TIMEOUT:.0f}s: {tail(p, cn)}")
+            C.expect(False, f"{pn}/{cn} not {what} after {time.time() - t0:.0f}s: {tail(p, cn)}")
         return not pending
+
+    def restart_container(self, pod, c, reason):
+        log(f"{pod.name}/{c['name']}: {reason}; restarting it")
+        p = pod.procs.get(c["name"])
+        if p is not None:
+            stop(p)
+        pod.ready.discard(c["name"])
+        pod.unhealthy_since.pop(c["name"], None)
+        pod.restarts[c["name"]] = pod.restarts.get(c["name"], 0) + 1
+        self.start(pod, c)
+
+    def wait_gateways(self, deadline, liveness_window):
+        """Some gateway ready (in the Service) while the gateways run on. A gateway whose
+        home peer is gone fails its liveness probe, and the kubelet restarts it (it then
+        picks a home again) after periodSeconds x failureThreshold (60 s with the
+        defaults): here after liveness_window seconds, the same mechanism fast-forwarded.
+        Returns once a gateway is ready."""
+        gateways = [p for p in self.pods if not p.is_peer()]
+        deadline = min(deadline, START + BUDGET)
+        while time.time() < deadline:
+            self.supervise()
+            now = time.time()
+            for pod in gateways:
+                for c in pod.spec["containers"]:
+                    if self.check_ready(pod, c):
+                        pod.unhealthy_since.pop(c["name"], None)
+                    elif "livenessProbe" in c and pod.procs[c["name"]].poll() is None:
+                        since = pod.unhealthy_since.setdefault(c["name"], now)
+                        if now - since >= liveness_window and not self.probe(pod, c["livenessProbe"]):
+                            self.restart_container(pod, c, f"liveness failing for {now - since:.0f}s "
+                                                           f"(home {home_of(pod)})")
+            self.sync_services()
+            if any(p.is_ready() for p in gateways):
+                return True
+            time.sleep(0.5)
+        C.expect(any(p.is_ready() for p in gateways),
+                 f"no gateway ready: {[tail(p, 'gateway', 3) for p in gateways]}")
+        return False
 
     # -- cleanup ------------------------------------------------------------
 
@@ -523,6 +648,16 @@ def stop(p, wait=5.0):
         pass
 
 
+def home_of(pod):
+    """The home peer a gateway picked last (gateway-start.sh logs it)."""
+    try:
+        with open(os.path.join(pod.dir, "gateway.log"), errors="replace") as f:
+            homes = re.findall(r"gateway-start: home peer (\S+)", f.read())
+        return homes[-1].split(".")[0] if homes else None
+    except OSError:
+        return None
+
+
 def tail(pod, container, lines=6):
     try:
         with open(os.path.join(pod.dir, f"{container}.log"), errors="replace") as f:
@@ -548,37 +683,100 @@ def check_configs(cluster):
                 if v.startswith("/"):
                     C.expect(v.startswith(pod.dir + "/"),
                              f"{pod.name}: {k.strip()}={v} is not on a volume of the pod")
+    # The quorum every peer reads: one server.N per peer pod, N its ordinal + 1 (+ the
+    # observers' base), named by the pod's DNS name, with the pod's quorum and election
+    # ports, observers marked; and each peer's own id.
+    want = {}
+    for pod in cluster.pods:
+        if pod.is_peer():
+            ports = [pod.container(n)["readinessProbe"]["grpc"]["port"] for n in ("replication", "election")]
+            role = ":observer" if pod.labels.get("ensemble.io/peer-type") == "observer" else ""
+            want[f"server.{sid_of(pod)}"] = f"{pod.fqdn()}:{ports[0]}:{ports[1]}{role}"
+    for pod in cluster.pods:
+        if not pod.is_peer():
+            continue
+        path = os.path.join(pod.volumes.get("run", ""), "zoo.cfg")
+        cfg = dict(line.split("=", 1) for line in open(path).read().splitlines()
+                   if "=" in line and not line.startswith("#")) if os.path.exists(path) else {}
+        C.equal({k: v for k, v in cfg.items() if k.startswith("server.")}, want, f"{pod.name}: server.N lines")
+        C.equal(cfg.get("ensemble.myid"), str(sid_of(pod)), f"{pod.name}: ensemble.myid")
+
+
+def admin_status(cluster, pod, container):
+    """`ensemblectl status -o json` of one container's process (through its probe port), or
+    None when it does not answer."""
+    port = pod.container(container)["readinessProbe"]["grpc"]["port"]
+    r = run("ip", "netns", "exec", cluster.net, os.path.join(bin_dir(), "ensemblectl"), "status",
+            "--endpoints", f"{pod.ip}:{port}", "-o", "json", "--timeout-ms", "2000", check=False)
+    if r.returncode != 0:
+        return None
+    status = json.loads(r.stdout)
+    return status[0] if isinstance(status, list) else status
+
+
+def sid_of(pod):
+    """The server id the chart gives a peer pod: its ordinal + 1 (+ the observers' base)."""
+    base = 0
+    for c in pod.spec.get("initContainers", []):
+        for e in c.get("env", []):
+            if e["name"] == "ENSEMBLE_SID_BASE":
+                base = int(e["value"])
+    return base + pod.index + 1
+
+
+def voters(cluster):
+    return [p for p in cluster.pods if p.is_peer() and p.labels.get("ensemble.io/peer-type") != "observer"]
+
+
+def quorum_view(cluster, peers):
+    """Each peer's replication role and leader:
+    {pod name: (role, leader sid, epoch, last zxid, serving)}."""
+    view = {}
+    for pod in peers:
+        st = admin_status(cluster, pod, "replication")
+        if st is not None:
+            view[pod.name] = (st.get("role"), int(st.get("leader", 0)), int(st["header"].get("epoch", 0)),
+                              int(st["header"].get("lastZxid", 0)),
+                              st.get("details", {}).get("serving") == "true")
+    return view
+
+
+def agreed_leader(cluster, peers, view):
+    """The pod that every peer of `peers` agrees leads, once established: one leading,
+    the others following it, all serving (ZAB's broadcast phase)."""
+    leaders = [p for p in peers if view.get(p.name, (None,))[0] in ("leading", "standalone")]
+    if len(leaders) != 1:
+        return None
+    sid = sid_of(leaders[0])
+    if all(p.name in view and view[p.name][0] in ("leading", "standalone", "following", "observing") and
+           view[p.name][1] == sid and view[p.name][4] for p in peers):
+        return leaders[0]
+    return None
 
 
 def check_status(cluster):
-    peers = [p for p in cluster.pods if p.owner["kind"] == "StatefulSet"]
-    leaders = []
+    """Exactly one voter leads and every peer follows it; each process's server id is its
+    pod's ordinal + 1. Returns the leader's pod."""
+    peers = [p for p in cluster.pods if p.is_peer()]
+    view = quorum_view(cluster, peers)
     for pod in peers:
-        repl = next(c for c in pod.spec["containers"] if c["name"] == "replication")
-        r = run("ip", "netns", "exec", cluster.net, os.path.join(bin_dir(), "ensemblectl"), "status",
-                "--endpoints", f"{pod.ip}:{repl['readinessProbe']['grpc']['port']}", "-o", "json", check=False)
-        if C.equal(r.returncode, 0, f"{pod.name}: replication status ({r.stderr.strip()})"):
-            status = json.loads(r.stdout)
-            if (status[0] if isinstance(status, list) else status).get("role") in ("leading", "standalone"):
-                leaders.append(pod.name)
-    C.equal(len(leaders), 1, f"exactly one peer leads (leading: {leaders})")
+        C.expect(pod.name in view, f"{pod.name}: replication status does not answer")
+    leading = [n for n, v in view.items() if v[0] in ("leading", "standalone")]
+    C.equal(len(leading), 1, f"exactly one peer leads (leading: {leading})")
+    leader = agreed_leader(cluster, peers, view)
+    C.expect(leader is not None and leader in voters(cluster),
+             f"the peers do not all follow one voter: {view}")
+    if leader is not None:
+        log(f"{leader.name} (server {sid_of(leader)}) leads: "
+            f"{', '.join(f'{n}={v[0]}' for n, v in sorted(view.items()))}")
     for pod in peers:
-        base = 0
-        for c in pod.spec.get("initContainers", []):
-            for e in c.get("env", []):
-                if e["name"] == "ENSEMBLE_SID_BASE":
-                    base = int(e["value"])
-        storage = next(c for c in pod.spec["containers"] if c["name"] == "storage")
-        port = storage["readinessProbe"]["grpc"]["port"]
-        r = run("ip", "netns", "exec", cluster.net, os.path.join(bin_dir(), "ensemblectl"), "status",
-                "--endpoints", f"{pod.ip}:{port}", "-o", "json", check=False)
-        if not C.equal(r.returncode, 0, f"{pod.name}: ensemblectl status ({r.stderr.strip()})"):
-            continue
-        status = json.loads(r.stdout)
-        if isinstance(status, list):
-            status = status[0]
-        sid = str(status.get("header", {}).get("serverId"))
-        C.equal(sid, str(base + pod.index + 1), f"{pod.name}: server id from its ordinal")
+        for name in ("storage", "replication", "election"):
+            st = admin_status(cluster, pod, name)
+            if not C.expect(st is not None, f"{pod.name}/{name}: ensemblectl status does not answer"):
+                continue
+            C.equal(str(st.get("header", {}).get("serverId")), str(sid_of(pod)),
+                    f"{pod.name}/{name}: server id from its ordinal")
+    return leader
 
 
 def check_metrics(cluster):
@@ -641,26 +839,40 @@ print(json.dumps(out))
 """
 
 
-def check_client(cluster, gateways):
+def client_service(cluster):
+    """(host, port) of the ClusterIP Service with the client port, by its DNS name."""
     svc = next((d for _, (ip, d) in cluster.services.items() if ip and
                 any(p["name"] == "client" for p in d["spec"]["ports"])), None)
     if not C.expect(svc is not None, "no ClusterIP Service with a client port"):
-        return
+        return None, None
     name = svc["metadata"]["name"]
     port = next(p["port"] for p in svc["spec"]["ports"] if p["name"] == "client")
-    host = f"{name}.{NAMESPACE}.svc.{CLUSTER_DOMAIN}"
+    return f"{name}.{NAMESPACE}.svc.{CLUSTER_DOMAIN}", port
+
+
+def run_client(cluster, script, what, *args, cap=60):
+    """Runs a kazoo script in the client's namespace; returns its last line as JSON, or None."""
+    limit = remaining(cap)
+    try:
+        r = run("ip", "netns", "exec", cluster.client_ns, "/usr/bin/python3", "-c", script, *map(str, args),
+                check=False, timeout=max(1.0, limit))
+    except subprocess.TimeoutExpired as e:
+        C.expect(False, f"{what}: no answer in {limit:.0f} s ({str(e.stderr or '')[-1000:]})")
+        return None
+    if not C.equal(r.returncode, 0, f"{what}: {r.stderr.strip()[-2000:]}"):
+        return None
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def check_client(cluster, gateways):
+    host, port = client_service(cluster)
+    if host is None:
+        return
     n = max(2, 2 * gateways)
     log(f"kazoo: {n} connections to {host}:{port} from {cluster.client_ns}")
-    try:
-        r = run("ip", "netns", "exec", cluster.client_ns, "/usr/bin/python3", "-c", CLIENT, host, str(port),
-                str(n), check=False, timeout=120)
-    except subprocess.TimeoutExpired as e:
-        C.expect(False, f"ZooKeeper client through {host}:{port}: no answer in 120 s "
-                        f"({(e.stderr or b'').decode(errors='replace')[-1000:]})")
+    out = run_client(cluster, CLIENT, f"ZooKeeper client through {host}:{port}", host, port, n)
+    if out is None:
         return
-    if not C.equal(r.returncode, 0, f"ZooKeeper client through {host}:{port}: {r.stderr.strip()[-2000:]}"):
-        return
-    out = json.loads(r.stdout.strip().splitlines()[-1])
     for i, j, data in out["reads"]:
         C.equal(data, f"written through connection {j}", f"connection {i} reads what {j} wrote")
     C.equal(out["own_read"], "updated", "a session reads its own write")
@@ -668,6 +880,102 @@ def check_client(cluster, gateways):
     C.equal(out["children"], [f"n{i}" for i in range(n)], "children")
     C.equal(out["ruok"], "imok", "ruok through the Service")
     log(f"client: {len(out['reads'])} cross-connection reads, sessions {[hex(s) for s in out['servers']]}")
+
+
+AFTER_FAILOVER = r"""
+import json, sys
+from kazoo.client import KazooClient
+from kazoo.retry import KazooRetry
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+out = {"reads": []}
+# A connection per gateway (the Service spreads them): each writes, each reads back.
+for i in range(n):
+    zk = KazooClient(hosts=f"{host}:{port}", timeout=10,
+                     connection_retry=KazooRetry(max_tries=20, delay=0.2, max_delay=1))
+    zk.start(timeout=20)
+    path = f"/helm-sim/after-failover-{i}"
+    zk.create(path, f"written after the failover through connection {i}".encode())
+    zk.sync(path)
+    out["reads"].append(zk.get(path)[0].decode())
+    if i == 0:
+        # What was committed before the leader died survived it.
+        out["before"] = zk.get("/helm-sim/n0")[0].decode()
+        out["children_before"] = len(zk.get_children("/helm-sim"))
+    zk.stop()
+    zk.close()
+print(json.dumps(out))
+"""
+
+
+def check_failover(cluster, leader, gateways):
+    """The leader's pod dies (SIGKILL to its processes, as when its node fails): the other
+    voters elect a new leader, gateways whose home was the dead pod are restarted by their
+    liveness probe and pick another home, and writes through the Service succeed. Then
+    the StatefulSet brings the pod back on its volume: it rejoins as a follower and catches
+    up."""
+    peers = [p for p in cluster.pods if p.is_peer()]
+    survivors = [p for p in peers if p is not leader]
+    before = quorum_view(cluster, peers)
+    old_epoch = before.get(leader.name, (None, 0, 0, 0, False))[2]
+    homes = {g.name: home_of(g) for g in cluster.pods if not g.is_peer()}
+    log(f"failover: SIGKILL to every process of {leader.name} (server {sid_of(leader)}, epoch "
+        f"{old_epoch}); gateway homes {homes}")
+    t0 = time.time()
+    cluster.kill_pod(leader)
+    new_leader, view = None, {}
+    deadline = time.time() + remaining(30)
+    while time.time() < deadline:
+        cluster.supervise()
+        view = quorum_view(cluster, survivors)
+        new_leader = agreed_leader(cluster, survivors, view)
+        if new_leader is not None:
+            break
+        time.sleep(0.3)
+    if not C.expect(new_leader is not None, f"failover: no new leader among {[p.name for p in survivors]} "
+                                            f"after {time.time() - t0:.0f}s: {view}"):
+        return
+    C.expect(new_leader in voters(cluster), f"failover: {new_leader.name} leads but does not vote")
+    C.expect(view[new_leader.name][2] > old_epoch,
+             f"failover: the new leader's epoch {view[new_leader.name][2]} is not above {old_epoch}")
+    log(f"failover: {new_leader.name} (server {sid_of(new_leader)}) leads after {time.time() - t0:.1f}s, "
+        f"epoch {view[new_leader.name][2]}")
+    # Readiness: the survivors' containers are ready again, the dead pod's are not.
+    for pod in survivors:
+        for c in pod.spec["containers"]:
+            C.expect(cluster.check_ready(pod, c), f"failover: {pod.name}/{c['name']} not ready "
+                                                  f"under the new leader")
+    C.expect(not leader.is_ready(), f"failover: {leader.name} still ready after its processes died")
+    cluster.wait_gateways(time.time() + remaining(30), liveness_window=LIVENESS_WINDOW)
+    host, port = client_service(cluster)
+    if host is not None:
+        out = run_client(cluster, AFTER_FAILOVER, f"failover: ZooKeeper client through {host}:{port}",
+                         host, port, max(2, gateways), cap=40)
+        if out is not None:
+            C.equal(out["reads"], [f"written after the failover through connection {i}"
+                                   for i in range(max(2, gateways))], "failover: writes read back")
+            C.equal(out["before"], "updated", "failover: a write committed before survives the leader")
+            log(f"failover: {len(out['reads'])} writes through {host}:{port} under the new leader")
+    # The StatefulSet recreates the pod (same name, same volume): it follows the new leader.
+    log(f"failover: {leader.name} comes back on its volume")
+    if cluster.run_init(leader):
+        cluster.start_containers(leader)
+        # Every container of every pod ready again (gateways homed on it reconnect).
+        cluster.wait_ready(cluster.pods, time.time() + remaining(30), what="ready again")
+    deadline = time.time() + remaining(15)
+    while True:
+        view = quorum_view(cluster, peers)
+        back = view.get(leader.name)
+        led = view.get(new_leader.name)
+        if (back and led and back[0] == "following" and back[1] == sid_of(new_leader) and
+                back[3] == led[3]) or time.time() >= deadline:
+            break
+        time.sleep(0.3)
+    C.expect(back is not None and back[0] == "following" and back[1] == sid_of(new_leader),
+             f"failover: {leader.name} does not follow the new leader after coming back: {back}")
+    C.expect(back is not None and led is not None and back[3] == led[3],
+             f"failover: {leader.name} did not catch up (last zxid {back and hex(back[3])}, "
+             f"leader's {led and hex(led[3])})")
+    C.equal(agreed_leader(cluster, peers, view), new_leader, "failover: one leader for every peer again")
 
 
 def check_every_gateway_served(cluster):
@@ -707,13 +1015,23 @@ def main():
         skip("needs root (network namespaces)")
     tools()
     wait_for_binaries()
-    replicas = int(os.environ.get("ENSEMBLE_SIM_REPLICAS", "1"))
-    observers = int(os.environ.get("ENSEMBLE_SIM_OBSERVERS", "0"))
-    gateways = int(os.environ.get("ENSEMBLE_SIM_GATEWAYS", "2"))
-    sets = [f"replicaCount={replicas}", f"gateway.replicaCount={gateways}"]
+    # The chart's default values unless told otherwise.
+    sets = []
+    if os.environ.get("ENSEMBLE_SIM_REPLICAS"):
+        sets.append(f"replicaCount={int(os.environ['ENSEMBLE_SIM_REPLICAS'])}")
+    if os.environ.get("ENSEMBLE_SIM_GATEWAYS"):
+        sets.append(f"gateway.replicaCount={int(os.environ['ENSEMBLE_SIM_GATEWAYS'])}")
+    observers = int(os.environ.get("ENSEMBLE_SIM_OBSERVERS") or "0")
     if observers:
         sets += ["observers.enabled=true", f"observers.replicaCount={observers}"]
+    failover = os.environ.get("ENSEMBLE_SIM_FAILOVER", "1") != "0"
     docs = render(sets=sets, release=RELEASE, namespace=NAMESPACE)
+    workloads = [d for d in docs if d["kind"] in ("StatefulSet", "Deployment")]
+    replicas = sum(d["spec"]["replicas"] for d in workloads if d["kind"] == "StatefulSet" and
+                   d["spec"]["template"]["metadata"]["labels"].get("ensemble.io/peer-type") != "observer")
+    gateways = sum(d["spec"].get("replicas", 1) for d in workloads if d["kind"] == "Deployment")
+    log(f"rendered with {' '.join('--set ' + x for x in sets) or 'the default values'}: "
+        f"{replicas} voter(s), {observers} observer(s), {gateways} gateway(s)")
     try:
         run("ip", "netns", "list")
     except Exception as e:  # noqa: BLE001
@@ -734,23 +1052,28 @@ def main():
         for pod in cluster.pods:
             cluster.setup_volumes(pod)
         cluster.write_projected_files()
-        cluster.program_services()
+        cluster.check_service_selection()
+        cluster.sync_services()
         # The kubelet starts every pod at once (Parallel StatefulSet, a Deployment).
         for pod in cluster.pods:
             if cluster.run_init(pod):
                 cluster.start_containers(pod)
+        ready = cluster.wait_ready(cluster.pods, time.time() + READY_TIMEOUT)
+        # After readiness: the gateway's script writes its configuration as it starts.
         check_configs(cluster)
-        if cluster.wait_ready(cluster.pods, time.time() + READY_TIMEOUT):
+        if ready:
             for pod in cluster.pods:
                 for c in pod.spec["containers"]:
                     if "livenessProbe" in c:
                         C.expect(cluster.probe(pod, c["livenessProbe"]),
                                  f"{pod.name}/{c['name']}: liveness probe fails")
-            check_status(cluster)
+            leader = check_status(cluster)
             check_metrics(cluster)
             check_client(cluster, gateways)
             check_every_gateway_served(cluster)
             cluster.supervise()
+            if failover and replicas >= 3 and leader is not None:
+                check_failover(cluster, leader, gateways)
         restarts = {f"{p.name}/{c}": n for p in cluster.pods for c, n in p.restarts.items() if n}
         if restarts:
             log(f"container restarts (the kubelet would restart them too): {restarts}")
@@ -758,6 +1081,7 @@ def main():
     except KeyboardInterrupt as e:
         C.expect(False, f"interrupted: {e}")
     except Exception as e:  # noqa: BLE001
+        traceback.print_exc()
         C.expect(False, f"simulation error: {type(e).__name__}: {e}")
     finally:
         if not ok:
@@ -769,7 +1093,8 @@ def main():
             shutil.rmtree(root, ignore_errors=True)
         else:
             log(f"kept {root}")
-    C.finish(f"test_install_sim ({replicas} voter(s), {observers} observer(s), {gateways} gateway(s))")
+    C.finish(f"test_install_sim ({replicas} voter(s), {observers} observer(s), {gateways} gateway(s), "
+             f"{time.time() - START:.0f}s)")
 
 
 if __name__ == "__main__":
