@@ -16,6 +16,11 @@ schedule of 1-3 faults, possibly overlapping, among:
   isolate       cut the link between two peers (both directions), then heal
   slow          netem on a peer's link (delay+loss, or loss only on a kernel
                 without sch_netem), then back to normal
+  disk_stall    every fsync/fdatasync of one peer's storage stalls 100-1000 ms
+                (LD_PRELOAD shim disk_fault_shim.c), then normal again
+  disk_eio      every fsync/fdatasync of one peer's storage fails with EIO
+                (the storage must stop acknowledging: fail-stop); then the
+                disk is "replaced": normal again and that storage restarted
 
 while 4-6 kazoo clients on different gateways run create / set / delete /
 sync+get on a few keys of the round (recorded with tests/linearizability's
@@ -57,7 +62,16 @@ KEYS_PER_ROUND = 6
 OP_TIMEOUT = 5.0
 PAUSE = 0.01
 AGREEMENT_TIMEOUT = 60.0
-KINDS = ["kill_process", "kill_peer", "partition", "oneway", "isolate", "slow"]
+KINDS = ["kill_process", "kill_peer", "partition", "oneway", "isolate", "slow", "disk_stall",
+         "disk_eio"]
+SHIM_NAME = "libensemble_disk_fault.so"
+
+
+def find_shim():
+    """The disk-fault LD_PRELOAD shim: $ENSEMBLE_DISK_FAULT_SHIM, else the one
+    CMake builds in <ENSEMBLE_BIN>/lib; None if absent."""
+    path = os.environ.get("ENSEMBLE_DISK_FAULT_SHIM") or os.path.join(rh.BIN, "lib", SHIM_NAME)
+    return path if os.path.isfile(path) else None
 
 
 def log(msg):
@@ -196,10 +210,11 @@ class Uniques:
 class Faults:
     """Injects and heals faults on one netns ensemble."""
 
-    def __init__(self, ens, peers, gateways):
+    def __init__(self, ens, peers, gateways, shim):
         self.ens = ens
         self.peers = peers
         self.gateways = gateways
+        self.shim = shim
         self.netem_delay = self._probe_netem()
 
     def _probe_netem(self):
@@ -210,6 +225,19 @@ class Faults:
             ok = False
         self.ens.netem(self.peers, "off")
         return ok
+
+    def disk_control(self, sid, text):
+        """Writes (text) or removes (None) the shim's control file of a peer."""
+        path = os.path.join(self.ens.data, f"peer{sid}", "disk-fault.ctl")
+        if text is None:
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+        else:
+            with open(path + ".tmp", "w") as f:
+                f.write(text + "\n")
+            os.replace(path + ".tmp", path)
 
     def ns(self, sid):
         return self.ens.state["netns"]["peers"][str(sid)]["ns"]
@@ -256,6 +284,18 @@ class Faults:
                     else ["loss", f"{f['loss']}%"])
             self.ens.netem(f["peer"], *spec)
             return f"netem peer.{f['peer']} {' '.join(spec)}"
+        if kind in ("disk_stall", "disk_eio"):
+            if not self.shim:
+                f["skipped"] = True
+                return f"{kind} skipped (no disk-fault shim)"
+            sid = self.leader_or(f["peer"]) if f["leader"] else f["peer"]
+            f["resolved"] = sid
+            if kind == "disk_stall":
+                self.disk_control(sid, f"{f['delay_ms']} 0")
+                return f"fsync of storage.{sid} stalls {f['delay_ms']}ms" + \
+                    (" (leader)" if f["leader"] else "")
+            self.disk_control(sid, "0 100")
+            return f"fsync of storage.{sid} fails with EIO" + (" (leader)" if f["leader"] else "")
         raise ValueError(kind)
 
     def undo(self, f):
@@ -268,12 +308,19 @@ class Faults:
             self.ens.heal(f["resolved"])
         elif kind == "slow":
             self.ens.netem(f["peer"], "off")
+        elif kind in ("disk_stall", "disk_eio") and not f.get("skipped"):
+            self.disk_control(f["resolved"], None)
+            if kind == "disk_eio":
+                # A storage whose fsync failed stops acknowledging (its log's
+                # first error is sticky); the operator's answer is a restart.
+                self.ens.restart(f"storage.{f['resolved']}")
 
     def heal_everything(self):
         """Every link healed and back to normal, every process running."""
         self.ens.heal("all")
         for sid in range(1, self.peers + 1):
             self.ens.netem(sid, "off")
+            self.disk_control(sid, None)
         restarted = []
         for name, p in sorted(self.ens.state["procs"].items()):
             if not rh.alive(p.get("pid")):
@@ -299,6 +346,8 @@ def plan_round(rng, peers, gateways, round_seconds):
         elif kind == "slow":
             f["delay_ms"] = rng.choice([20, 50, 100, 200])
             f["loss"] = rng.choice([1, 5, 10, 20])
+        elif kind == "disk_stall":
+            f["delay_ms"] = rng.choice([100, 300, 1000])
         faults.append(f)
     return faults
 
@@ -323,7 +372,8 @@ def run_schedule(faults_api, plan, round_seconds, injected, stop_at):
             if is_inject:
                 what = faults_api.inject(f)
                 active.add(i)
-                injected[f["kind"]] += 1
+                if not f.get("skipped"):
+                    injected[f["kind"]] += 1
                 done.append(f"+{at:.1f}s {what}")
             elif i in active:
                 faults_api.undo(f)
@@ -419,6 +469,11 @@ def main():
     rh.setup_module_guard(args.time_budget_s + 60)
 
     rng = random.Random(args.seed)
+    shim = find_shim()
+    if shim:
+        # tools/ensemble-local passes its environment on to every process;
+        # the shim acts in ensemble-storage only.
+        os.environ["LD_PRELOAD"] = shim
     log(f"fault campaign: seed {args.seed}, {args.rounds} rounds of {args.round_seconds}s, "
         f"{args.peers} peers, {args.gateways} gateways, budget {args.time_budget_s}s, "
         f"bin {rh.BIN}")
@@ -439,7 +494,10 @@ def main():
             return 2
         log(f"ensemble up in {ens.data}: leader {leader}, epoch {epoch}")
         rh.ensure_path(rh.gateway_of(ens, 1), UNIQUE)
-        faults_api = Faults(ens, args.peers, args.gateways)
+        faults_api = Faults(ens, args.peers, args.gateways, shim)
+        if not shim:
+            log(f"no disk-fault shim ({SHIM_NAME} in {rh.BIN}/lib or "
+                f"$ENSEMBLE_DISK_FAULT_SHIM): disk faults are skipped")
         if not faults_api.netem_delay:
             log("no sch_netem in this kernel: slow links are emulated as loss only")
         round_cost = args.round_seconds + 30.0
@@ -482,6 +540,7 @@ def main():
                 rounds_done = round_no
                 break
             per_gateway, n_acked = check_uniques(ens, args.gateways, uniques)
+            acked_before, totals["acked_seen"] = totals["acked_seen"], n_acked
             for gid, res in per_gateway.items():
                 if res is None:
                     anomalies.append(f"round {round_no}: gateway.{gid} could not be read")
@@ -509,7 +568,8 @@ def main():
                 totals["unknown_rounds"] += 1
                 log(f"  checker bound reached: {result.summary()[:300]}")
             log(f"  ops recorded {len(history)} (answered {answered}), ops checked {checked}, "
-                f"unique creates acknowledged so far {n_acked}, sessions replaced "
+                f"unique creates acknowledged {n_acked - acked_before} (checked on every gateway: "
+                f"{n_acked} so far), sessions replaced "
                 f"{sum(w.replaced for w in workers)}, leader {agreed[0]} epoch {agreed[1]}")
             rounds_done = round_no
     except BaseException as e:  # Deadline, SIGTERM: report, then clean up
