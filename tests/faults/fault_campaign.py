@@ -21,6 +21,8 @@ schedule of 1-3 faults, possibly overlapping, among:
   disk_eio      every fsync/fdatasync of one peer's storage fails with EIO
                 (the storage must stop acknowledging: fail-stop); then the
                 disk is "replaced": normal again and that storage restarted
+  clock_jump    the wall clock (CLOCK_REALTIME) of one peer's three processes
+                jumps by -1 day .. +1 day (same shim), then back
 
 while 4-6 kazoo clients on different gateways run create / set / delete /
 sync+get on a few keys of the round (recorded with tests/linearizability's
@@ -63,14 +65,14 @@ OP_TIMEOUT = 5.0
 PAUSE = 0.01
 AGREEMENT_TIMEOUT = 60.0
 KINDS = ["kill_process", "kill_peer", "partition", "oneway", "isolate", "slow", "disk_stall",
-         "disk_eio"]
-SHIM_NAME = "libensemble_disk_fault.so"
+         "disk_eio", "clock_jump"]
+SHIM_NAME = "libensemble_fault_shim.so"
 
 
 def find_shim():
-    """The disk-fault LD_PRELOAD shim: $ENSEMBLE_DISK_FAULT_SHIM, else the one
+    """The LD_PRELOAD fault shim: $ENSEMBLE_FAULT_SHIM, else the one
     CMake builds in <ENSEMBLE_BIN>/lib; None if absent."""
-    path = os.environ.get("ENSEMBLE_DISK_FAULT_SHIM") or os.path.join(rh.BIN, "lib", SHIM_NAME)
+    path = os.environ.get("ENSEMBLE_FAULT_SHIM") or os.path.join(rh.BIN, "lib", SHIM_NAME)
     return path if os.path.isfile(path) else None
 
 
@@ -226,9 +228,10 @@ class Faults:
         self.ens.netem(self.peers, "off")
         return ok
 
-    def disk_control(self, sid, text):
-        """Writes (text) or removes (None) the shim's control file of a peer."""
-        path = os.path.join(self.ens.data, f"peer{sid}", "disk-fault.ctl")
+    def disk_control(self, sid, text, name="disk-fault.ctl"):
+        """Writes (text) or removes (None) one of the shim's control files of a
+        peer."""
+        path = os.path.join(self.ens.data, f"peer{sid}", name)
         if text is None:
             try:
                 os.remove(path)
@@ -284,7 +287,7 @@ class Faults:
                     else ["loss", f"{f['loss']}%"])
             self.ens.netem(f["peer"], *spec)
             return f"netem peer.{f['peer']} {' '.join(spec)}"
-        if kind in ("disk_stall", "disk_eio"):
+        if kind in ("disk_stall", "disk_eio", "clock_jump"):
             if not self.shim:
                 f["skipped"] = True
                 return f"{kind} skipped (no disk-fault shim)"
@@ -293,6 +296,10 @@ class Faults:
             if kind == "disk_stall":
                 self.disk_control(sid, f"{f['delay_ms']} 0")
                 return f"fsync of storage.{sid} stalls {f['delay_ms']}ms" + \
+                    (" (leader)" if f["leader"] else "")
+            if kind == "clock_jump":
+                self.disk_control(sid, str(f["offset_s"]), "clock-offset.ctl")
+                return f"wall clock of peer.{sid} jumps {f['offset_s']:+d}s" + \
                     (" (leader)" if f["leader"] else "")
             self.disk_control(sid, "0 100")
             return f"fsync of storage.{sid} fails with EIO" + (" (leader)" if f["leader"] else "")
@@ -308,6 +315,8 @@ class Faults:
             self.ens.heal(f["resolved"])
         elif kind == "slow":
             self.ens.netem(f["peer"], "off")
+        elif kind == "clock_jump" and not f.get("skipped"):
+            self.disk_control(f["resolved"], None, "clock-offset.ctl")
         elif kind in ("disk_stall", "disk_eio") and not f.get("skipped"):
             self.disk_control(f["resolved"], None)
             if kind == "disk_eio":
@@ -321,6 +330,7 @@ class Faults:
         for sid in range(1, self.peers + 1):
             self.ens.netem(sid, "off")
             self.disk_control(sid, None)
+            self.disk_control(sid, None, "clock-offset.ctl")
         restarted = []
         for name, p in sorted(self.ens.state["procs"].items()):
             if not rh.alive(p.get("pid")):
@@ -348,6 +358,8 @@ def plan_round(rng, peers, gateways, round_seconds):
             f["loss"] = rng.choice([1, 5, 10, 20])
         elif kind == "disk_stall":
             f["delay_ms"] = rng.choice([100, 300, 1000])
+        elif kind == "clock_jump":
+            f["offset_s"] = rng.choice([-86400, -3600, -300, -30, 30, 300, 3600, 86400])
         faults.append(f)
     return faults
 
@@ -472,7 +484,7 @@ def main():
     shim = find_shim()
     if shim:
         # tools/ensemble-local passes its environment on to every process;
-        # the shim acts in ensemble-storage only.
+        # the shim acts in ensemble-* servers only.
         os.environ["LD_PRELOAD"] = shim
     log(f"fault campaign: seed {args.seed}, {args.rounds} rounds of {args.round_seconds}s, "
         f"{args.peers} peers, {args.gateways} gateways, budget {args.time_budget_s}s, "
@@ -497,7 +509,7 @@ def main():
         faults_api = Faults(ens, args.peers, args.gateways, shim)
         if not shim:
             log(f"no disk-fault shim ({SHIM_NAME} in {rh.BIN}/lib or "
-                f"$ENSEMBLE_DISK_FAULT_SHIM): disk faults are skipped")
+                f"$ENSEMBLE_FAULT_SHIM): disk faults and clock jumps are skipped")
         if not faults_api.netem_delay:
             log("no sch_netem in this kernel: slow links are emulated as loss only")
         round_cost = args.round_seconds + 30.0
