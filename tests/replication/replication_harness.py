@@ -162,39 +162,6 @@ def wait_agreement(ens, among=None, timeout=30.0, not_leader=None):
                          f"{json.dumps(detail)[:3000]}")
 
 
-def wait_rejoined(ens, sid, timeout=40.0, among=None, stuck_for=4.0):
-    """Waits until `among` (default every peer) agree again after peer `sid`
-    was cut off and healed. WORKAROUND for the rejoin bug (test_partition.py's
-    module docstring): when `sid`'s election has decided (following/leading)
-    but its replication stays LOOKING for `stuck_for` seconds, its replication
-    process is restarted (its durable state stays in its storage) and that is
-    printed. Returns (leader, epoch)."""
-    among = sids(ens) if among is None else list(among)
-    deadline = time.time() + timeout
-    stuck_since = None
-    restarted = False
-    while time.time() < deadline:
-        result = agreement(ens, among)
-        if result:
-            return result
-        rs = replication_status(ens, sid)
-        es = ctl_status(ens.grpc(f"election.{sid}"))
-        stuck = (not restarted and rs is not None and es is not None and
-                 rs.get("role") == "looking" and es.get("role") in ("following", "leading"))
-        if not stuck:
-            stuck_since = None
-        elif stuck_since is None:
-            stuck_since = time.time()
-        elif time.time() - stuck_since >= stuck_for:
-            print(f"WORKAROUND (rejoin bug): peer {sid}'s election decided "
-                  f"{es.get('role')} leader={es.get('leader')} but its replication stayed "
-                  f"looking for {stuck_for}s; restarting replication.{sid}")
-            ens.restart(f"replication.{sid}")
-            restarted = True
-        time.sleep(0.2)
-    return wait_agreement(ens, among=among, timeout=1)
-
-
 def gateway_of(ens, sid):
     """The client address of the gateway homed on peer sid."""
     for name, p in sorted(ens.state["procs"].items()):

@@ -155,7 +155,7 @@ class LinearizableUnderFaultsTest(unittest.TestCase):
             time.sleep(2)
             fault("heal")
             ens.heal(second)
-            rh.wait_rejoined(ens, second, timeout=40)
+            rh.wait_agreement(ens, timeout=40)
             fault("rejoined")
             time.sleep(3)
             stop.set()

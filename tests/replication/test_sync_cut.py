@@ -130,7 +130,7 @@ class SyncCutTest(unittest.TestCase):
                 ens.netem(sid, "off")
             ens.heal(f)
             # The agreement is among the live peers F, C, D.
-            third_leader, third_epoch = rh.wait_rejoined(ens, f, timeout=40, among=[f, c, d])
+            third_leader, third_epoch = rh.wait_agreement(ens, among=[f, c, d], timeout=40)
             self.assertIn(third_leader, (f, c, d))
             self.assertGreater(third_epoch, new_epoch)
             syncs = [l for l in rh.log_lines(ens, f, r"zab\.sync mode=")]
