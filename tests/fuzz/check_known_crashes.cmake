@@ -1,0 +1,35 @@
+# Checks the reproductions of the known crash classes (README.md, "Known crashes"):
+# every input in crashes/<target>/ must still crash <target> as is, and must run
+# clean with ENSEMBLE_FUZZ_SKIP_KNOWN=all (the harness steps around it).
+#   cmake -DFUZZ_BUILD=<dir with the fuzzers> -DCRASHES=<tests/fuzz/crashes> -P check_known_crashes.cmake
+# When a bug is fixed its input stops crashing and this fails: move the input to
+# corpus/<target>/ and drop its class from skip_known_<target> in CMakeLists.txt.
+if(DEFINED MISSING)
+  message(FATAL_ERROR "${MISSING}")
+endif()
+file(GLOB inputs ${CRASHES}/*/*)
+set(failures)
+foreach(input ${inputs})
+  get_filename_component(dir ${input} DIRECTORY)
+  get_filename_component(target ${dir} NAME)
+  set(fuzzer ${FUZZ_BUILD}/${target})
+  if(NOT EXISTS ${fuzzer})
+    message(FATAL_ERROR "fuzzer binary ${fuzzer} not found: build its target first")
+  endif()
+  unset(ENV{ENSEMBLE_FUZZ_SKIP_KNOWN})
+  execute_process(COMMAND ${fuzzer} ${input} RESULT_VARIABLE crashed OUTPUT_QUIET ERROR_QUIET)
+  set(ENV{ENSEMBLE_FUZZ_SKIP_KNOWN} all)
+  execute_process(COMMAND ${fuzzer} ${input} RESULT_VARIABLE skipped OUTPUT_QUIET ERROR_QUIET)
+  if(crashed EQUAL 0)
+    list(APPEND failures "${input} no longer crashes ${target}: fixed? move it to corpus/${target}/ and drop its class from skip_known_${target}")
+  endif()
+  if(NOT skipped EQUAL 0)
+    list(APPEND failures "${input} crashes ${target} even with ENSEMBLE_FUZZ_SKIP_KNOWN=all: the harness filter misses it")
+  endif()
+endforeach()
+list(LENGTH inputs count)
+if(failures)
+  string(REPLACE ";" "\n  " text "${failures}")
+  message(FATAL_ERROR "known crash inputs:\n  ${text}")
+endif()
+message(STATUS "${count} known crash inputs still crash, and are skipped when asked")
