@@ -345,13 +345,12 @@ class WriteLoad:
     every acknowledged create and every create whose outcome is unknown.
 
     A create that gets no answer at all within OP_TIMEOUT_S while the client
-    stays connected (no ConnectionLoss either) is recorded in `hung`; with
-    replace_hung the thread then abandons that session and goes on with a new
-    client on the same gateway (see test_leader_kill.py for the bug this works
-    around)."""
+    stays connected (no ConnectionLoss either) is recorded in `hung` (tests
+    assert it stays empty); with replace_hung the thread then abandons that
+    session and goes on with a new client on the same gateway."""
 
     def __init__(self, addresses, prefix="/load", max_per_client=2000, seconds=60.0,
-                 payload=b"x" * 32, pause=0.0, replace_hung=True):
+                 payload=b"x" * 32, pause=0.0, replace_hung=False):
         self.addresses = list(addresses)
         self.prefix = prefix
         self.max_per_client = max_per_client

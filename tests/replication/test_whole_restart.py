@@ -66,6 +66,7 @@ class WholeRestartTest(unittest.TestCase):
                 load.wait_acked(800, timeout=40)
                 kill_everything(ens)
                 load.stop()
+                self.assertEqual(load.hung, [], "writes left unanswered while connected")
                 print(f"round {round_}: killed everything with {len(load.acked)} writes "
                       f"acknowledged, {len(load.unknown)} unknown")
                 for sid in rh.sids(ens):
