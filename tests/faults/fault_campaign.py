@@ -212,7 +212,8 @@ class Uniques:
 class Faults:
     """Injects and heals faults on one netns ensemble."""
 
-    def __init__(self, ens, peers, gateways, shim):
+    def __init__(self, ens, peers, gateways, shim, skip=()):
+        self.skip = set(skip)
         self.ens = ens
         self.peers = peers
         self.gateways = gateways
@@ -255,6 +256,9 @@ class Faults:
     def inject(self, f):
         """Applies fault f (a dict from plan_round); returns a description."""
         kind = f["kind"]
+        if kind in self.skip:
+            f["skipped"] = True
+            return f"{kind} skipped (--skip-kinds)"
         if kind == "kill_process":
             self.ens.kill(f["process"])
             return f"kill {f['process']}"
@@ -307,6 +311,8 @@ class Faults:
 
     def undo(self, f):
         kind = f["kind"]
+        if f.get("skipped"):
+            return
         if kind == "kill_process":
             self.ens.restart(f["process"])
         elif kind == "kill_peer":
@@ -383,8 +389,8 @@ def run_schedule(faults_api, plan, round_seconds, injected, stop_at):
         try:
             if is_inject:
                 what = faults_api.inject(f)
-                active.add(i)
                 if not f.get("skipped"):
+                    active.add(i)
                     injected[f["kind"]] += 1
                 done.append(f"+{at:.1f}s {what}")
             elif i in active:
@@ -452,7 +458,13 @@ def main():
                     help="no round starts once it could not end within the budget")
     ap.add_argument("--keep", action="store_true", help="keep the data folder and logs")
     ap.add_argument("--check-timeout-s", type=float, default=60.0)
+    ap.add_argument("--skip-kinds", default="", metavar="KIND,...",
+                    help="draw these faults (the schedule stays the seed's) but do not inject "
+                         f"them; kinds: {','.join(KINDS)}")
     args = ap.parse_args()
+    unknown_kinds = [k for k in args.skip_kinds.split(",") if k and k not in KINDS]
+    if unknown_kinds:
+        ap.error(f"unknown fault kinds {unknown_kinds}; kinds: {','.join(KINDS)}")
 
     if os.geteuid() != 0:
         log("fault campaign: needs root (network namespaces); skipped")
@@ -490,7 +502,8 @@ def main():
             return 2
         log(f"ensemble up in {ens.data}: leader {leader}, epoch {epoch}")
         rh.ensure_path(rh.gateway_of(ens, 1), UNIQUE)
-        faults_api = Faults(ens, args.peers, args.gateways, shim)
+        skip = [k for k in args.skip_kinds.split(",") if k]
+        faults_api = Faults(ens, args.peers, args.gateways, shim, skip)
         if not shim:
             log(f"no disk-fault shim ({SHIM_NAME} in {rh.BIN}/lib or "
                 f"$ENSEMBLE_FAULT_SHIM): disk faults and clock jumps are skipped")
