@@ -113,6 +113,8 @@ absl::Status LevelDbTxnLog::LoadState() {
     }
     leveldb::WriteBatch batch;
     batch.Put(MetaKey(fmt::kFormatVersionKey), EncodeFormatVersion(fmt::kFormatVersion));
+    // A new log has a commit mark from the start (see kCommittedZxidKey).
+    batch.Put(MetaKey(fmt::kCommittedZxidKey), EncodeMetaInt64(0));
     ENSEMBLE_RETURN_IF_ERROR(WriteLocked(&batch));
   } else {
     ENSEMBLE_RETURN_IF_ERROR(FromLevelDb(s, "reading the format version"));
@@ -130,6 +132,17 @@ absl::Status LevelDbTxnLog::LoadState() {
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
   ENSEMBLE_ASSIGN_OR_RETURN(int64_t first, EdgeZxid(it.get(), /*newest=*/false));
   ENSEMBLE_ASSIGN_OR_RETURN(int64_t last, EdgeZxid(it.get(), /*newest=*/true));
+
+  std::string mark_value;
+  leveldb::Status mark_status = db_->Get(ro, MetaKey(fmt::kCommittedZxidKey), &mark_value);
+  int64_t mark = last;  // a log from before the mark existed: all committed
+  if (!mark_status.IsNotFound()) {
+    ENSEMBLE_RETURN_IF_ERROR(FromLevelDb(mark_status, "reading the commit mark"));
+    ENSEMBLE_ASSIGN_OR_RETURN(mark, DecodeMetaInt64(fmt::kCommittedZxidKey, mark_value));
+  }
+  mark = std::min(mark, last);
+  committed_mark_.store(mark, std::memory_order_release);
+  committed_mark_written_ = mark;
 
   accepted_epoch_.store(accepted, std::memory_order_release);
   current_epoch_.store(current, std::memory_order_release);
@@ -195,7 +208,13 @@ absl::Status LevelDbTxnLog::Append(std::vector<ensemble::v1::Txn> batch) {
     ENSEMBLE_ASSIGN_OR_RETURN(std::string value, EncodeTxnValue(txn));
     wb.Put(EncodeTxnKey(txn.header().zxid()), value);
   }
+  // The commit mark rides along (no write of its own on the hot path).
+  const int64_t mark = committed_mark_.load(std::memory_order_acquire);
+  if (mark > committed_mark_written_) {
+    wb.Put(MetaKey(fmt::kCommittedZxidKey), EncodeMetaInt64(mark));
+  }
   ENSEMBLE_RETURN_IF_ERROR(WriteLocked(&wb));
+  committed_mark_written_ = std::max(committed_mark_written_, mark);
   if (FirstZxid() == 0) first_zxid_.store(batch.front().header().zxid(), std::memory_order_release);
   last_zxid_.store(prev, std::memory_order_release);
   return absl::OkStatus();
@@ -258,6 +277,13 @@ absl::StatusOr<std::vector<int64_t>> LevelDbTxnLog::EpochLastZxids() const {
   return lasts;
 }
 
+void LevelDbTxnLog::NoteCommitted(int64_t zxid) {
+  int64_t current = committed_mark_.load(std::memory_order_acquire);
+  while (zxid > current &&
+         !committed_mark_.compare_exchange_weak(current, zxid, std::memory_order_acq_rel)) {
+  }
+}
+
 absl::Status LevelDbTxnLog::TruncateAfter(int64_t zxid) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!write_error_.ok()) return write_error_;
@@ -293,9 +319,16 @@ absl::Status LevelDbTxnLog::TruncateAfter(int64_t zxid) {
   }
   const int64_t new_purged = std::min(PurgedZxid(), zxid);
   if (new_purged != PurgedZxid()) wb.Put(MetaKey(fmt::kPurgedZxidKey), EncodeMetaInt64(new_purged));
-  if (dropped == 0 && new_purged == PurgedZxid()) return absl::OkStatus();
+  // The mark never runs ahead of the log.
+  const bool lower_mark = committed_mark_written_ > zxid;
+  if (lower_mark) wb.Put(MetaKey(fmt::kCommittedZxidKey), EncodeMetaInt64(zxid));
+  if (committed_mark_.load(std::memory_order_acquire) > zxid) {
+    committed_mark_.store(zxid, std::memory_order_release);
+  }
+  if (dropped == 0 && new_purged == PurgedZxid() && !lower_mark) return absl::OkStatus();
 
   ENSEMBLE_RETURN_IF_ERROR(WriteLocked(&wb));
+  if (lower_mark) committed_mark_written_ = zxid;
   purged_zxid_.store(new_purged, std::memory_order_release);
   last_zxid_.store(new_last, std::memory_order_release);
   if (new_last == 0) first_zxid_.store(0, std::memory_order_release);

@@ -70,6 +70,8 @@ class LevelDbTxnLog final : public TxnLog {
   int64_t FirstZxid() const override { return first_zxid_.load(std::memory_order_acquire); }
   int64_t PurgedZxid() const override { return purged_zxid_.load(std::memory_order_acquire); }
   absl::StatusOr<std::vector<int64_t>> EpochLastZxids() const override;
+  void NoteCommitted(int64_t zxid) override;
+  int64_t CommittedMark() const override { return committed_mark_.load(std::memory_order_acquire); }
   int64_t AcceptedEpoch() const override { return accepted_epoch_.load(std::memory_order_acquire); }
   int64_t CurrentEpoch() const override { return current_epoch_.load(std::memory_order_acquire); }
   [[nodiscard]] absl::Status SetAcceptedEpoch(int64_t epoch) override;
@@ -101,6 +103,8 @@ class LevelDbTxnLog final : public TxnLog {
   std::atomic<int64_t> last_zxid_{0};
   std::atomic<int64_t> first_zxid_{0};
   std::atomic<int64_t> purged_zxid_{0};
+  std::atomic<int64_t> committed_mark_{0};  // in memory (NoteCommitted)
+  int64_t committed_mark_written_ = 0;      // GUARDED_BY(mu_): as last put in a batch
   std::atomic<int64_t> accepted_epoch_{0};
   std::atomic<int64_t> current_epoch_{0};
 };

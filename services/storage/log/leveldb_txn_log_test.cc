@@ -299,6 +299,39 @@ TEST_F(LevelDbTxnLogTest, PurgeOfManyEntriesCompactsAndKeepsTheRest) {
   EXPECT_EQ(ReadZxids(2500), Range(2501, 3000));
 }
 
+TEST_F(LevelDbTxnLogTest, CommitMarkRidesWithAppendsAndSurvivesReopen) {
+  EXPECT_EQ(log_->CommittedMark(), 0);
+  ASSERT_TRUE(log_->Append(MakeTxns(1, 5)).ok());
+  log_->NoteCommitted(3);
+  EXPECT_EQ(log_->CommittedMark(), 3);
+  log_->NoteCommitted(2);  // never moves back
+  EXPECT_EQ(log_->CommittedMark(), 3);
+  Reopen();
+  // Noted but not yet written with an append: the restart sees the older mark.
+  EXPECT_EQ(log_->CommittedMark(), 0);
+  log_->NoteCommitted(4);
+  ASSERT_TRUE(log_->Append(MakeTxns(6, 2)).ok());
+  Reopen();
+  EXPECT_EQ(log_->CommittedMark(), 4);
+  EXPECT_EQ(log_->LastZxid(), 7);
+  // A truncation below the mark lowers it: the mark never runs ahead.
+  ASSERT_TRUE(log_->TruncateAfter(2).ok());
+  EXPECT_EQ(log_->CommittedMark(), 2);
+  Reopen();
+  EXPECT_EQ(log_->CommittedMark(), 2);
+}
+
+TEST_F(LevelDbTxnLogTest, ALogWithoutACommitMarkCountsEverythingCommitted) {
+  ASSERT_TRUE(log_->Append(MakeTxns(1, 4)).ok());
+  // A log written before the mark existed.
+  WithRawDb([](leveldb::DB* db) {
+    ASSERT_TRUE(db->Delete(leveldb::WriteOptions(), "m/committed_zxid").ok());
+  });
+  log_ = OpenOrDie();
+  ASSERT_NE(log_, nullptr);
+  EXPECT_EQ(log_->CommittedMark(), 4);
+}
+
 TEST_F(LevelDbTxnLogTest, EpochsPersistAcrossReopen) {
   ASSERT_TRUE(log_->SetAcceptedEpoch(7).ok());
   ASSERT_TRUE(log_->SetCurrentEpoch(6).ok());

@@ -84,6 +84,15 @@ class TxnLog {
   // seeks once per epoch instead.
   [[nodiscard]] virtual absl::StatusOr<std::vector<int64_t>> EpochLastZxids() const;
 
+  // The commit mark: every entry up to it is known committed, so a restart
+  // may apply the log that far (and no further: the rest may be an old
+  // epoch's uncommitted tail that a TRUNC removes). NoteCommitted raises it
+  // in memory; an implementation persists it with a later write (it may lag
+  // after a crash, never run ahead). Defaults: no mark, everything logged
+  // counts as committed.
+  virtual void NoteCommitted(int64_t zxid) { (void)zxid; }
+  virtual int64_t CommittedMark() const { return LastZxid(); }
+
   // ZAB's acceptedEpoch and currentEpoch; 0 until first set.
   virtual int64_t AcceptedEpoch() const = 0;
   virtual int64_t CurrentEpoch() const = 0;

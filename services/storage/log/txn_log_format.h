@@ -31,6 +31,12 @@ inline constexpr std::string_view kCurrentEpochKey = "m/current_epoch";
 // Every entry with zxid <= this value may have been purged (PurgeBefore); a
 // read that starts below it fails with OUT_OF_RANGE. Absent means 0.
 inline constexpr std::string_view kPurgedZxidKey = "m/purged_zxid";
+// Every entry with zxid <= this value is known committed (a lower bound: it is
+// written, unsynced, with later appends). A restart applies the log only up
+// to it; the rest waits for the leader's commit. Absent in a log created
+// before the key existed: everything logged counts as committed (those logs
+// come from a quorum of one).
+inline constexpr std::string_view kCommittedZxidKey = "m/committed_zxid";
 
 // A transaction value: kTxnValueTag, then the CRC-32C of the payload as 4
 // little-endian bytes, then the payload (the serialized ensemble.v1.Txn, whose

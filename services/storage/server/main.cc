@@ -97,6 +97,10 @@ int main(int argc, char** argv) {
         d["sessions"] = std::to_string(p.sessions);
         d["watches"] = std::to_string(p.watches);
         d["gateways"] = std::to_string(p.gateways);
+        // ZooKeeper's `dirs` (the gateway asks): the transaction log's folder and
+        // the snapshots' folder, in bytes, measured now.
+        d["log_dir_size"] = std::to_string(storage::DirectorySize(root + "/log"));
+        d["snapshot_dir_size"] = std::to_string(storage::DirectorySize(options.snapshot_dir));
       },
       actions);
   // Local processes reach storage on a unix socket; gateways and syncing

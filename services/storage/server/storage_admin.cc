@@ -1,5 +1,6 @@
 #include "services/storage/server/storage_admin.h"
 
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -37,6 +38,7 @@ void FillWatches(const StateMachine& state, const ensemble::admin::v1::WatchesRe
   state.watches().ForEachWatch(
       [&](WatchTrigger::Table table, absl::string_view path, const Watcher& w, uint8_t modes) {
         if (!absl::StartsWith(path, prefix)) return;
+        if (request.data_table_only() && table != WatchTrigger::Table::kData) return;
         ++total;
         const bool data_table = table == WatchTrigger::Table::kData;
         if ((modes & WatchManager::kStandard) != 0) ++(data_table ? data : child);
@@ -79,6 +81,20 @@ void FillWatches(const StateMachine& state, const ensemble::admin::v1::WatchesRe
     }
   }
   response->set_truncated(truncated);
+}
+
+int64_t DirectorySize(const std::string& dir) {
+  std::error_code ec;
+  int64_t total = 0;
+  std::filesystem::recursive_directory_iterator it(
+      dir, std::filesystem::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code size_ec;
+    if (!it->is_regular_file(size_ec) || size_ec) continue;
+    const auto size = it->file_size(size_ec);
+    if (!size_ec) total += static_cast<int64_t>(size);
+  }
+  return total;
 }
 
 }  // namespace ensemble::storage

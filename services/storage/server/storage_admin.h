@@ -4,6 +4,9 @@
 // (proto/ensemble/admin.proto): the session table and the watches, read from
 // the state machine on the driver thread (inside StorageDriver::Post).
 
+#include <cstdint>
+#include <string>
+
 #include "ensemble/admin.pb.h"
 #include "services/storage/core/state_machine.h"
 
@@ -19,5 +22,9 @@ void FillSessions(const StateMachine& state, ensemble::admin::v1::ListSessionsRe
 // request.path_prefix count.
 void FillWatches(const StateMachine& state, const ensemble::admin::v1::WatchesRequest& request,
                  ensemble::admin::v1::WatchesResponse* response);
+
+// The bytes of the regular files under `dir` (recursively; 0 when it cannot
+// be read). What ZooKeeper's `dirs` reports for its log and snapshot folders.
+int64_t DirectorySize(const std::string& dir);
 
 }  // namespace ensemble::storage

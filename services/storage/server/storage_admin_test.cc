@@ -5,6 +5,10 @@
 #include "services/storage/server/storage_admin.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "services/storage/core/test_harness.h"
 
@@ -103,6 +107,47 @@ TEST(StorageAdmin, WatchTotalsAndLists) {
   FillWatches(h.sm(), ensemble::admin::v1::WatchesRequest(), &response);
   EXPECT_EQ(response.data(), 1);  // only the exists watch on /b is left
   EXPECT_EQ(response.by_path_size(), 0);
+}
+
+TEST(StorageAdmin, DataTableOnlyAsZooKeepersWatchCommands) {
+  Harness h;
+  Populate(h);
+  ensemble::admin::v1::WatchesRequest request;
+  request.set_by_path(true);
+  request.set_by_session(true);
+  request.set_data_table_only(true);
+  ensemble::admin::v1::WatchesResponse response;
+  FillWatches(h.sm(), request, &response);
+  // The child watch on /a and the child-table half of the persistent one are
+  // left out.
+  EXPECT_EQ(response.total(), 4);
+  EXPECT_EQ(response.child(), 0);
+  EXPECT_EQ(response.paths(), 3);
+  EXPECT_EQ(response.sessions(), 2);
+  ASSERT_EQ(response.by_session_size(), 2);
+  EXPECT_EQ(std::vector<std::string>(response.by_session(0).paths().begin(),
+                                     response.by_session(0).paths().end()),
+            (std::vector<std::string>{"/a", "/x"}));
+
+  // Only child watches: nothing in the data table.
+  Harness child_only;
+  child_only.Apply(CreateOp("/c"));
+  child_only.Read(ToInt(OpCode::kGetChildren), "/c", true);
+  response.Clear();
+  FillWatches(child_only.sm(), request, &response);
+  EXPECT_EQ(response.total(), 0);
+  EXPECT_EQ(response.sessions(), 0);
+  EXPECT_EQ(response.by_path_size(), 0);
+}
+
+TEST(StorageAdmin, DirectorySizeCountsFilesRecursively) {
+  const std::string dir = ::testing::TempDir() + "/dirsize_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir + "/sub");
+  std::ofstream(dir + "/a") << std::string(100, 'x');
+  std::ofstream(dir + "/sub/b") << std::string(23, 'y');
+  EXPECT_EQ(DirectorySize(dir), 123);
+  EXPECT_EQ(DirectorySize(dir + "/missing"), 0);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

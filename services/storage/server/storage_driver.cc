@@ -177,27 +177,40 @@ absl::Status StorageDriver::Restore(int64_t max_zxid) {
   const auto loaded = std::chrono::steady_clock::now();
   state_ = std::move(*base);
   snapshot_zxid_ = state_->last_applied_zxid();
+  // Apply only what is known committed (the log's commit mark, or the
+  // snapshot, which holds applied state); the logged tail after it waits in
+  // `unapplied_` for the leader's commit, or for a TRUNC that removes it.
+  const int64_t apply_limit = std::min(max_zxid, std::max(log_->CommittedMark(), snapshot_zxid_));
   int64_t replayed = 0;
+  unapplied_.clear();
   absl::Status status =
       log_->Read(snapshot_zxid_, max_zxid, [&](ensemble::v1::Txn txn) -> absl::Status {
-        state_->Apply(txn);
-        ++replayed;
+        if (txn.header().zxid() <= apply_limit) {
+          state_->Apply(txn);
+          ++replayed;
+        } else {
+          unapplied_.push_back(std::move(txn));
+        }
         return absl::OkStatus();
       });
   if (absl::IsOutOfRange(status) && snapshot_zxid_ == 0 && log_->FirstZxid() == 0) {
     status = absl::OkStatus();  // an empty, purged log: nothing to replay
   }
   if (!status.ok()) return status;
-  durable_zxid_ = committed_zxid_ = last_submitted_zxid_ = state_->last_applied_zxid();
+  committed_zxid_ = state_->last_applied_zxid();
+  durable_zxid_ = last_submitted_zxid_ =
+      unapplied_.empty() ? state_->last_applied_zxid() : unapplied_.back().header().zxid();
   const auto end = std::chrono::steady_clock::now();
   zk_snap_load_time_->Observe(Ms(loaded - start));
   zk_txns_load_time_->Observe(Ms(end - loaded));
   zk_txns_loaded_->Observe(static_cast<double>(replayed));
   zk_db_init_time_->Observe(Ms(end - start));
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(end - start).count();
-  spdlog::info("storage.restored snapshot_zxid={} replayed={} last_zxid={} znodes={} ms={}",
-               Zxid::Hex(snapshot_zxid_), replayed, Zxid::Hex(state_->last_applied_zxid()),
-               state_->ZnodeCount(), ms);
+  spdlog::info(
+      "storage.restored snapshot_zxid={} replayed={} last_zxid={} logged_not_applied={} "
+      "znodes={} ms={}",
+      Zxid::Hex(snapshot_zxid_), replayed, Zxid::Hex(state_->last_applied_zxid()),
+      unapplied_.size(), state_->ZnodeCount(), ms);
   UpdateGauges();
   return absl::OkStatus();
 }
@@ -332,6 +345,8 @@ void StorageDriver::PumpLog() {
     }
     committed_zxid_ = std::max(committed_zxid_, request.commit_zxid());
     if (request.append_size() == 0) {
+      // A commit: apply first, so the answer carries the new applied zxid.
+      ApplyCommitted();
       Respond(head.stream, request.id());
       log_queue_.pop_front();
       continue;
@@ -423,6 +438,7 @@ void StorageDriver::ApplyCommitted() {
     }
     unapplied_.pop_front();
   }
+  log_->NoteCommitted(state_->last_applied_zxid());
 }
 
 // ZooKeeper's WatchManager.triggerWatch records, per trigger that notified
