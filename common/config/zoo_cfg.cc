@@ -511,6 +511,12 @@ std::vector<TypedKey> BuildTypedKeys() {
                }});
   k.push_back(IntKey("ensemble.testing.initialZxidCounter", &Config::testing_initial_zxid_counter,
                      0, 0xfffffffeLL));
+  k.push_back(IntKey("ensemble.maxOutstandingPerConnection",
+                     &Config::max_outstanding_per_connection, 1, kInt32Max));
+  k.push_back(
+      IntKey("ensemble.maxWatchesPerSession", &Config::max_watches_per_session, 0, kInt32Max));
+  k.push_back(
+      IntKey("ensemble.maxSendQueueBytes", &Config::max_send_queue_bytes, 0, int64_t{1} << 40));
   k.push_back(AddressKey("ensemble.storage.grpc", &Config::storage_grpc_address, true));
   k.push_back(AddressKey("ensemble.replication.grpc", &Config::replication_grpc_address, true));
   k.push_back(AddressKey("ensemble.election.grpc", &Config::election_grpc_address, true));

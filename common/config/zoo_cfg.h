@@ -163,6 +163,16 @@ struct Config {
   // zookeeper.testingonly.initialZxid): a new leader starts its epoch's 32-bit
   // counter here, so tests reach the counter roll-over quickly. 0: off.
   int64_t testing_initial_zxid_counter = 0;
+  // Limits that protect the gateway (docs/reliability.md).
+  // ensemble.maxOutstandingPerConnection: a connection with this many requests
+  // unanswered is not read from until some are answered.
+  int32_t max_outstanding_per_connection = 1000;
+  // ensemble.maxWatchesPerSession: watches one session may hold on its gateway;
+  // further registrations are refused (ZOPERATIONTIMEOUT). 0: no limit.
+  int32_t max_watches_per_session = 0;
+  // ensemble.maxSendQueueBytes: replies waiting for a client that does not read
+  // beyond this stop the gateway reading from it. 0: 4 x jute.maxbuffer.
+  int64_t max_send_queue_bytes = 0;
 
   // --- Derived values ---
   int32_t TickMs() const { return tick_time_ms; }

@@ -764,6 +764,8 @@ TEST(ZooCfgRender, RoundTripsEveryTypedSetting) {
       "ensemble.election.grpc=h:2\nensemble.gateway.grpc=h:3\nensemble.metrics.storage=h:4\n"
       "ensemble.metrics.replication=h:5\nensemble.metrics.election=h:6\n"
       "ensemble.metrics.gateway=h:7\nensemble.logLevel=error\nensemble.sessionSecret=s3cret\n"
+      "ensemble.maxOutstandingPerConnection=50\nensemble.maxWatchesPerSession=7\n"
+      "ensemble.maxSendQueueBytes=8388608\n"
       "clientTcpKeepAlive=true\n");
   const std::string text = ToZooCfg(c);
   Config d = MustParse(text);
@@ -780,6 +782,21 @@ TEST(ZooCfgRender, RoundTripsEveryTypedSetting) {
   EXPECT_THAT(text, HasSubstr("\nforceSync=no\n"));  // ZooKeeper reads yes/no here
   EXPECT_THAT(text, HasSubstr("\nskipACL=yes\n"));
   EXPECT_THAT(text, HasSubstr("\nsecureClientPortAddress=[::1]\n"));
+}
+
+TEST(ZooCfgParse, GatewayLimitKeys) {
+  Config defaults = MustParse("dataDir=/d\n");
+  EXPECT_EQ(defaults.max_outstanding_per_connection, 1000);
+  EXPECT_EQ(defaults.max_watches_per_session, 0);
+  EXPECT_EQ(defaults.max_send_queue_bytes, 0);
+  Config c = MustParse(
+      "dataDir=/d\nensemble.maxOutstandingPerConnection=5\nensemble.maxWatchesPerSession=3\n"
+      "ensemble.maxSendQueueBytes=65536\n");
+  EXPECT_EQ(c.max_outstanding_per_connection, 5);
+  EXPECT_EQ(c.max_watches_per_session, 3);
+  EXPECT_EQ(c.max_send_queue_bytes, 65536);
+  EXPECT_THAT(ParseError("dataDir=/d\nensemble.maxOutstandingPerConnection=0\n"),
+              HasSubstr("ensemble.maxOutstandingPerConnection"));
 }
 
 TEST(ZooCfgRender, ProgrammaticConfigKeepsDerivedDefaultsDerived) {
