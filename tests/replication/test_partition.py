@@ -18,20 +18,13 @@ the leader's round, and the replication's ElectionClient took it for the
 decision it had abandoned, so the follower stayed LOOKING for good (found by
 this folder's tests).
 
-BUG (found here and by test_whole_restart.py; services/storage restore +
-replication core, not fixed here): a peer restarted with an uncommitted tail
-in its log crashes on the TRUNC that removes it. StorageDriver::Restore
-replays the whole durable log into the tree and sets committed = applied =
-last logged; ZabPeer takes committed_zxid_ from that, so TRUNC trips
-ENSEMBLE_CHECK(zxid >= committed_zxid_) in zab_learner.cc:93 and the
-replication process dies ("check failed: zxid >= committed_zxid_"); the peer
-never rejoins. (ZooKeeper also replays its whole log at start-up, but its
-follower handles TRUNC by truncating and reloading the database.)
-Deterministic reproduction, test_isolated_leader_killed_and_restarted: isolate
-the leader, send it writes (logged, never committed), SIGKILL it, let the
-majority elect and write, restart it, heal: its replication.log ends with
-"replication.started ... last_logged=0x1000000NN applied=0x1000000NN" then the
-check failure. Skipped until fixed.
+A peer restarted with an uncommitted tail in its log used to crash on the
+TRUNC that removes it (StorageDriver::Restore replayed the whole log as if
+committed; ZabPeer then tripped ENSEMBLE_CHECK(zxid >= committed_zxid_)).
+Fixed in ab32a19 (storage applies the log only up to its commit mark);
+test_isolated_leader_killed_and_restarted reproduces that case: isolate the
+leader, send it writes (logged, never committed), SIGKILL it, let the majority
+elect and write, restart it, heal.
 """
 
 import time
@@ -144,9 +137,6 @@ class RestartedIsolatedLeaderTest(unittest.TestCase):
     def setUp(self):
         rh.require_root(self)
 
-    @unittest.skip("BUG: a peer restarted with an uncommitted tail crashes on TRUNC "
-                   "(check failed: zxid >= committed_zxid_; storage restore counts its whole "
-                   "log as committed; see the module docstring)")
     def test_isolated_leader_killed_and_restarted(self):
         ens = rh.start(peers=3)
         minority = None

@@ -5,12 +5,10 @@ and every acknowledged write is there, through every gateway, with every
 peer serving the same tree. Done twice in a row, so that the second crash
 hits a log written by the first recovery.
 
-BUG (test_partition.py's module docstring, "a peer restarted with an
-uncommitted tail crashes on the TRUNC"): a peer whose log held proposals no
-other peer logged, restarted after the others elected a leader, dies on
-"check failed: zxid >= committed_zxid_" (seen in about one run in four here).
-When that happens this test reports it as a skip naming the bug instead of a
-failure; test_partition.py has the deterministic, skipped reproduction.
+A peer whose log held proposals no other peer logged, restarted after the
+others elected a leader, used to die on its TRUNC ("check failed: zxid >=
+committed_zxid_", about one run in four here); fixed in ab32a19, so this test
+fails on it.
 """
 
 import os
@@ -78,12 +76,9 @@ class WholeRestartTest(unittest.TestCase):
                     leader, new_epoch = rh.wait_agreement(ens, timeout=40)
                 except AssertionError:
                     crashed = [sid for sid in rh.sids(ens) if rh.log_lines(
-                        ens, sid, r"check failed: zxid >= committed_zxid_")]
+                        ens, sid, r"check failed")]
                     if crashed:
                         print(rh.log_excerpt(ens, crashed))
-                        self.skipTest(f"BUG hit: peer(s) {crashed} restarted with an "
-                                      f"uncommitted tail died on TRUNC (check failed: zxid >= "
-                                      f"committed_zxid_); see test_partition.py")
                     raise
                 self.assertGreater(new_epoch, epoch, "a restarted ensemble elects a new epoch")
                 epoch = new_epoch
