@@ -243,6 +243,18 @@ class Faults:
                 f.write(text + "\n")
             os.replace(path + ".tmp", path)
 
+    def restart(self, name, tries=3):
+        """ensemble-local restart, again (up to `tries` times, 2 s apart) when
+        the process dies at start (e.g. its binary was being rebuilt)."""
+        for attempt in range(tries):
+            try:
+                return self.ens.restart(name)
+            except RuntimeError as e:
+                if attempt == tries - 1:
+                    raise
+                log(f"  restart {name} failed ({str(e).strip()[:200]}); again in 2 s")
+                time.sleep(2)
+
     def ns(self, sid):
         return self.ens.state["netns"]["peers"][str(sid)]["ns"]
 
@@ -314,9 +326,9 @@ class Faults:
         if f.get("skipped"):
             return
         if kind == "kill_process":
-            self.ens.restart(f["process"])
+            self.restart(f["process"])
         elif kind == "kill_peer":
-            self.ens.restart(f"peer.{f['resolved']}")
+            self.restart(f"peer.{f['resolved']}")
         elif kind in ("partition", "oneway", "isolate"):
             self.ens.heal(f["resolved"])
         elif kind == "slow":
@@ -328,7 +340,7 @@ class Faults:
             if kind == "disk_eio":
                 # A storage whose fsync failed stops acknowledging (its log's
                 # first error is sticky); the operator's answer is a restart.
-                self.ens.restart(f"storage.{f['resolved']}")
+                self.restart(f"storage.{f['resolved']}")
 
     def heal_everything(self):
         """Every link healed and back to normal, every process running."""
@@ -348,7 +360,7 @@ class Faults:
                 except OSError:
                     tail = []
                 restarted.append((name, "".join("      " + t for t in tail).rstrip()))
-                self.ens.restart(name)
+                self.restart(name)
         return restarted
 
 
