@@ -17,7 +17,7 @@ schedule of 1-3 faults, possibly overlapping, among:
   slow          netem on a peer's link (delay+loss, or loss only on a kernel
                 without sch_netem), then back to normal
   disk_stall    every fsync/fdatasync of one peer's storage stalls 100-1000 ms
-                (LD_PRELOAD shim disk_fault_shim.c), then normal again
+                (LD_PRELOAD shim fault_shim.c), then normal again
   disk_eio      every fsync/fdatasync of one peer's storage fails with EIO
                 (the storage must stop acknowledging: fail-stop); then the
                 disk is "replaced": normal again and that storage restarted
