@@ -90,7 +90,12 @@ int main(int argc, char** argv) {
   options.connection.max_session_timeout_ms = config->MaxSessionTimeoutMs();
   options.connection.max_frame_bytes = config->jute_max_buffer;
   options.connection.max_field_bytes = config->jute_max_buffer + config->JuteMaxBufferExtraSize();
-  options.connection.max_outstanding = config->global_outstanding_limit;
+  options.global_outstanding_limit = config->global_outstanding_limit;
+  options.connection.max_outstanding = config->max_outstanding_per_connection;
+  options.connection.max_watches = config->max_watches_per_session;
+  options.max_send_queue_bytes = config->max_send_queue_bytes > 0
+                                     ? config->max_send_queue_bytes
+                                     : int64_t{4} * config->jute_max_buffer;
   options.connection.session_secret = config->session_secret.empty()
                                           ? std::string(gateway::kDefaultSessionSecret)
                                           : config->session_secret;

@@ -26,11 +26,20 @@ class LinkOwner {
   virtual void OnLinkEnd(ClientLink& link, const std::error_code& error) = 0;
   // The socket is closed; the owner forgets the link.
   virtual void OnLinkClosed(ClientLink& link) = 0;
+  // The bytes queued for the client went over the link's send limit (blocked)
+  // or back under it. Called from inside Write (blocked) or a completed write
+  // (unblocked).
+  virtual void OnLinkBlocked(ClientLink& link, bool blocked) = 0;
+  // True while the owner reads from no client socket (global throttling).
+  virtual bool ReadsPaused() const = 0;
 };
 
 class ClientLink : public std::enable_shared_from_this<ClientLink> {
  public:
-  ClientLink(LinkOwner* owner, asio::ip::tcp::socket socket, std::unique_ptr<Connection> conn);
+  // `send_limit`: bytes queued for the client beyond which the link counts as
+  // blocked (LinkOwner::OnLinkBlocked) and reads nothing; 0: no limit.
+  ClientLink(LinkOwner* owner, asio::ip::tcp::socket socket, std::unique_ptr<Connection> conn,
+             size_t send_limit = 0);
 
   ClientLink(const ClientLink&) = delete;
   ClientLink& operator=(const ClientLink&) = delete;
@@ -39,8 +48,8 @@ class ClientLink : public std::enable_shared_from_this<ClientLink> {
   const Connection& connection() const { return *conn_; }
   uint64_t id() const { return conn_->id(); }
 
-  // Starts a read unless one is pending, the link is closing, or the connection
-  // does not want more input now.
+  // Starts a read unless one is pending, the link is closing or blocked, the
+  // owner pauses reads, or the connection does not want more input now.
   void MaybeRead();
   // Queues bytes for the client.
   void Write(std::string bytes);
@@ -49,6 +58,14 @@ class ClientLink : public std::enable_shared_from_this<ClientLink> {
   // Closes at once, dropping what is queued.
   void CloseNow();
   bool closing() const { return closing_; }
+  // Bytes queued for the client: not yet written, or being written.
+  size_t unsent_bytes() const { return pending_.size() + writing_bytes_.size(); }
+  bool blocked() const { return blocked_; }
+
+  // Owner's bookkeeping (io thread).
+  int64_t blocked_since_ms = 0;     // when it last became blocked
+  int64_t counted_outstanding = 0;  // its requests in the owner's global count
+  bool at_outstanding_cap = false;  // it had max_outstanding requests last time
 
   // Frames the connection has produced so far (the owner counts them; the first
   // one is the handshake's ConnectResponse).
@@ -63,11 +80,13 @@ class ClientLink : public std::enable_shared_from_this<ClientLink> {
   asio::ip::tcp::socket socket_;
   std::unique_ptr<Connection> conn_;
   asio::steady_timer linger_;
+  const size_t send_limit_;
   std::array<char, 64 * 1024> buffer_;
   bool reading_ = false;
   bool writing_ = false;
   bool closing_ = false;
   bool closed_ = false;
+  bool blocked_ = false;
   int64_t frames_sent_ = 0;
   std::string pending_;        // queued, not being written
   std::string writing_bytes_;  // being written

@@ -82,6 +82,25 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry) : registry_(regis
                     .Register(registry);
   upstream_drops_storage = &drops.Add({{"stream", "storage"}});
   upstream_drops_replication = &drops.Add({{"stream", "replication"}});
+  auto& pauses = prometheus::BuildCounter()
+                     .Name("ensemble_gateway_read_pauses_total")
+                     .Help(
+                         "Times the gateway stopped reading client sockets, by limit: "
+                         "global_outstanding (globalOutstandingLimit, every socket), "
+                         "connection_outstanding (ensemble.maxOutstandingPerConnection), "
+                         "send_queue (ensemble.maxSendQueueBytes).")
+                     .Register(registry);
+  read_pauses_global = &pauses.Add({{"reason", "global_outstanding"}});
+  read_pauses_connection = &pauses.Add({{"reason", "connection_outstanding"}});
+  read_pauses_send_queue = &pauses.Add({{"reason", "send_queue"}});
+  watches_refused = counter("ensemble_gateway_watches_refused_total",
+                            "Reads and addWatch refused by ensemble.maxWatchesPerSession.");
+  stuck_clients_closed =
+      counter("ensemble_gateway_stuck_connections_closed_total",
+              "Connections closed because the client read nothing for its session timeout "
+              "while its send queue was over ensemble.maxSendQueueBytes.");
+  throttled = gauge("ensemble_gateway_throttled",
+                    "1 while globalOutstandingLimit stops the gateway reading client sockets.");
   auto& up = prometheus::BuildGauge()
                  .Name("ensemble_gateway_upstream_up")
                  .Help("1 while the upstream stream is up, by stream.")

@@ -92,6 +92,13 @@ class GatewayMetrics {
   prometheus::Gauge* storage_up;
   prometheus::Gauge* replication_up;
   prometheus::Gauge* applied_zxid;
+  // Limits (docs/reliability.md).
+  prometheus::Counter* read_pauses_global;
+  prometheus::Counter* read_pauses_connection;
+  prometheus::Counter* read_pauses_send_queue;
+  prometheus::Counter* watches_refused;
+  prometheus::Counter* stuck_clients_closed;
+  prometheus::Gauge* throttled;
 
   // ZooKeeper's counters the server increments directly.
   prometheus::Counter* zk_connection_rejected;  // connection_rejected

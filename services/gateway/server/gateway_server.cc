@@ -154,6 +154,12 @@ struct StatusCall {
   ensemble::admin::v1::StatusResponse response;
 };
 
+struct WatchesCall {
+  grpc::ClientContext context;
+  ensemble::admin::v1::WatchesRequest request;
+  ensemble::admin::v1::WatchesResponse response;
+};
+
 struct SessionsCall {
   grpc::ClientContext context;
   ensemble::storage::v1::ListSessionsRequest request;
@@ -191,6 +197,7 @@ GatewayServer::GatewayServer(GatewayOptions options, prometheus::Registry& regis
   storage_stub_ = ensemble::storage::v1::Storage::NewStub(storage_channel_);
   replication_stub_ = ensemble::replication::v1::Replication::NewStub(replication_channel_);
   replication_admin_ = ensemble::admin::v1::Admin::NewStub(replication_channel_);
+  storage_admin_ = ensemble::admin::v1::Admin::NewStub(storage_channel_);
   metrics_.SetQuorumSize(VotingMembers(options_.conf));
 }
 
@@ -331,7 +338,9 @@ void GatewayServer::OnAccepted(asio::ip::tcp::socket socket) {
     next_link_id_ = next_link_id_ >= 0x7fffffffULL ? 1 : next_link_id_ + 1;
   }
   auto conn = std::make_unique<Connection>(id, remote, ip, &options_.connection, &env_);
-  auto link = std::make_shared<ClientLink>(this, std::move(socket), std::move(conn));
+  auto link = std::make_shared<ClientLink>(
+      this, std::move(socket), std::move(conn),
+      static_cast<size_t>(std::max<int64_t>(0, options_.max_send_queue_bytes)));
   links_[id] = link;
   ++per_ip_[ip];
   metrics_.connections_accepted->Increment();
@@ -367,6 +376,8 @@ void GatewayServer::OnLinkClosed(ClientLink& link) {
   if (auto ip = per_ip_.find(conn.client_ip()); ip != per_ip_.end() && --ip->second <= 0) {
     per_ip_.erase(ip);
   }
+  outstanding_total_ -= link.counted_outstanding;
+  link.counted_outstanding = 0;
   const int64_t session = conn.session_id();
   if (session != 0) {
     auto s = sessions_.find(session);
@@ -382,6 +393,89 @@ void GatewayServer::OnLinkClosed(ClientLink& link) {
   links_.erase(it);
   metrics_.connections->Set(static_cast<double>(links_.size()));
   metrics_.sessions->Set(static_cast<double>(sessions_.size()));
+  UpdateThrottle();
+}
+
+void GatewayServer::OnLinkBlocked(ClientLink& link, bool blocked) {
+  UpdateClock();
+  Connection& conn = link.connection();
+  if (blocked) {
+    link.blocked_since_ms = env_.now_ms;
+    metrics_.read_pauses_send_queue->Increment();
+    spdlog::debug("gateway.send_queue_full client={} session=0x{:x} unsent_bytes={} limit={}",
+                  conn.remote(), conn.session_id(), link.unsent_bytes(),
+                  options_.max_send_queue_bytes);
+    conn.SetOutputBlocked(true);
+    return;
+  }
+  conn.SetOutputBlocked(false);
+  auto keep = link.shared_from_this();
+  Pump(keep);
+}
+
+void GatewayServer::CountOutstanding(ClientLink& link) {
+  // Globally, what is in flight upstream counts (requests a connection holds
+  // back, for ordering or while its client does not read, are bounded by
+  // ensemble.maxOutstandingPerConnection and must not stall everyone).
+  // A closing link's requests are gone with it (OnLinkClosed un-counted them).
+  const int64_t in_flight = link.closing() ? 0 : link.connection().in_flight();
+  outstanding_total_ += in_flight - link.counted_outstanding;
+  link.counted_outstanding = in_flight;
+  const auto queued = static_cast<int64_t>(link.connection().queued());
+  const bool at_cap = queued >= std::max(1, options_.connection.max_outstanding);
+  if (at_cap && !link.at_outstanding_cap) metrics_.read_pauses_connection->Increment();
+  link.at_outstanding_cap = at_cap;
+}
+
+// globalOutstandingLimit: like ZooKeeper's server, stop reading from every
+// client while too many requests are unanswered; resume below the limit.
+void GatewayServer::UpdateThrottle() {
+  const int64_t limit = std::max(1, options_.global_outstanding_limit);
+  if (!throttled_ && outstanding_total_ >= limit) {
+    throttled_ = true;
+    ++throttle_count_;
+    metrics_.read_pauses_global->Increment();
+    metrics_.throttled->Set(1);
+    if (env_.now_ms - throttle_logged_ms_ >= 5000) {
+      spdlog::info(
+          "gateway.throttling outstanding={} globalOutstandingLimit={} pauses_since_last_log={} "
+          "(client sockets are not read until requests are answered)",
+          outstanding_total_, limit, throttle_count_);
+      throttle_logged_ms_ = env_.now_ms;
+      throttle_count_ = 0;
+    }
+  } else if (throttled_ && outstanding_total_ < limit) {
+    throttled_ = false;
+    metrics_.throttled->Set(0);
+    std::vector<std::shared_ptr<ClientLink>> links;
+    links.reserve(links_.size());
+    for (auto& [id, link] : links_) links.push_back(link);
+    for (auto& link : links) link->MaybeRead();
+  }
+}
+
+// ensemble.maxSendQueueBytes: a client whose replies stay queued over the bound
+// for its session timeout reads nothing; drop it (its session lives on until
+// it expires, as after any lost connection).
+void GatewayServer::CloseStuckClients() {
+  std::vector<std::shared_ptr<ClientLink>> stuck;
+  for (auto& [id, link] : links_) {
+    if (!link->blocked() || link->closing()) continue;
+    const Connection& conn = link->connection();
+    const int64_t limit =
+        conn.established() ? conn.timeout_ms() : options_.connection.sessionless_timeout_ms;
+    if (env_.now_ms - link->blocked_since_ms >= limit) stuck.push_back(link);
+  }
+  for (auto& link : stuck) {
+    const Connection& conn = link->connection();
+    spdlog::warn(
+        "gateway.connection_closed client={} session=0x{:x} reason=\"the client read nothing "
+        "for {} ms with {} bytes queued for it (ensemble.maxSendQueueBytes={})\"",
+        conn.remote(), conn.session_id(), env_.now_ms - link->blocked_since_ms,
+        link->unsent_bytes(), options_.max_send_queue_bytes);
+    metrics_.stuck_clients_closed->Increment();
+    link->CloseNow();
+  }
 }
 
 std::shared_ptr<ClientLink> GatewayServer::FindLink(uint64_t id) {
@@ -444,8 +538,16 @@ void GatewayServer::Pump(const std::shared_ptr<ClientLink>& link) {
     ++auth_failed_;
     metrics_.auth_failures->Increment();
   }
+  if (e.watches_refused > 0) {
+    metrics_.watches_refused->Increment(static_cast<double>(e.watches_refused));
+    spdlog::info(
+        "gateway.watch_refused session=0x{:x} client={} watches={} "
+        "ensemble.maxWatchesPerSession={} (answered ZOPERATIONTIMEOUT)",
+        conn.session_id(), conn.remote(), conn.watch_count(), options_.connection.max_watches);
+  }
   std::string out = std::move(e.to_client);
-  if (e.four_letter_word) AnswerFourLetterWord(*link, *e.four_letter_word, &out);
+  bool deferred = false;
+  if (e.four_letter_word) deferred = !AnswerFourLetterWord(link, *e.four_letter_word, &out);
   if (!out.empty()) {
     metrics_.bytes_sent->Increment(static_cast<double>(out.size()));
     link->Write(std::move(out));
@@ -462,10 +564,13 @@ void GatewayServer::Pump(const std::shared_ptr<ClientLink>& link) {
       spdlog::info("gateway.connection_closed client={} reason=\"{}\"", conn.remote(),
                    e.close_reason);
     }
-    link->CloseAfterWrites();
+    // A deferred four-letter word closes once its answer is written.
+    if (!deferred) link->CloseAfterWrites();
   } else {
     link->MaybeRead();
   }
+  CountOutstanding(*link);
+  UpdateThrottle();
   if (storage_batch_bytes_ >= kBatchFlushBytes || replication_batch_bytes_ >= kBatchFlushBytes) {
     Flush();
   } else if (upstream) {
@@ -503,7 +608,15 @@ void GatewayServer::OnTimer() {
   std::vector<std::shared_ptr<ClientLink>> links;
   links.reserve(links_.size());
   for (auto& [id, link] : links_) links.push_back(link);
+  CloseStuckClients();
   for (auto& link : links) {
+    if (link->closing()) continue;
+    if (throttled_) {
+      // Not read while throttled: the clients are alive, and their idle
+      // timeouts wait (ZooKeeper's server does not read them either).
+      if (link->connection().established()) touched_.insert(link->connection().session_id());
+      continue;
+    }
     link->connection().OnTick();
     if (link->connection().HasEffects()) Pump(link);
   }
@@ -534,16 +647,16 @@ void GatewayServer::OnTimer() {
 
 // ---- four-letter words ----
 
-void GatewayServer::AnswerFourLetterWord(ClientLink& link, const FourLetterWordRequest& request,
-                                         std::string* out) {
+bool GatewayServer::AnswerFourLetterWord(const std::shared_ptr<ClientLink>& link,
+                                         const FourLetterWordRequest& request, std::string* out) {
   metrics_.four_letter_words->Increment();
-  if (request.word == FourLetterWord::kTelnetClose) return;
+  if (request.word == FourLetterWord::kTelnetClose) return true;
   const std::string name(FourLetterWordName(request.word));
   if (!options_.four_letter_word_enabled || !options_.four_letter_word_enabled(name)) {
     *out += NotInWhitelist(request.word);
-    return;
+    return true;
   }
-  spdlog::info("gateway.four_letter_word command={} client={}", name, link.connection().remote());
+  spdlog::info("gateway.four_letter_word command={} client={}", name, link->connection().remote());
   switch (request.word) {
     case FourLetterWord::kCrst:
       for (auto& [id, other] : links_) other->connection().ResetStats();
@@ -561,9 +674,28 @@ void GatewayServer::AnswerFourLetterWord(ClientLink& link, const FourLetterWordR
     case FourLetterWord::kStmk:
       trace_mask_ = request.argument;
       break;
+    case FourLetterWord::kWchs:
+    case FourLetterWord::kWchc:
+    case FourLetterWord::kWchp:
+    case FourLetterWord::kDirs: {
+      ServerInfo info = CollectInfo(*link);
+      if (info.serving && storage_stream_) {
+        // The watches (registered on the home storage, per peer, as ZooKeeper's
+        // are per server) and the folders are storage's: ask it.
+        AskStorage(link, request.word);
+        return false;
+      }
+      *out += FormatFourLetterWord(request.word, info);
+      return true;
+    }
     default:
       break;
   }
+  *out += FormatFourLetterWord(request.word, CollectInfo(*link));
+  return true;
+}
+
+ServerInfo GatewayServer::CollectInfo(const ClientLink& link) const {
   ServerInfo info;
   // As ZooKeeper while it has no quorum: "not currently serving requests".
   info.serving = env_.storage_up && env_.replication_up && mode_ != "looking";
@@ -583,7 +715,7 @@ void GatewayServer::AnswerFourLetterWord(ClientLink& link, const FourLetterWordR
   info.max_latency_ms = latency_max_ms_;
   info.packets_received = packets_received_;
   info.packets_sent = packets_sent_;
-  for (auto& [id, other] : links_) {
+  for (const auto& [id, other] : links_) {
     ConnectionInfo c = other->connection().Info();
     if (id == link.id()) c.interest_ops = 0;
     info.outstanding += c.queued;
@@ -598,7 +730,94 @@ void GatewayServer::AnswerFourLetterWord(ClientLink& link, const FourLetterWordR
   info.tick_ms = options_.tick_ms;
   info.conf = options_.conf;
   info.environment = Environment(gateway_id_);
-  *out += FormatFourLetterWord(request.word, info);
+  return info;
+}
+
+void GatewayServer::AskStorage(const std::shared_ptr<ClientLink>& link, FourLetterWord word) {
+  auto io = io_;
+  std::weak_ptr<ClientLink> weak = link;
+  const auto deadline = std::chrono::system_clock::now() +
+                        std::chrono::milliseconds(kFourLetterWordUpstreamTimeoutMs);
+  ++calls_in_flight_;
+  if (word == FourLetterWord::kDirs) {
+    auto call = std::make_shared<StatusCall>();
+    call->context.set_deadline(deadline);
+    storage_admin_->async()->Status(
+        &call->context, &call->request, &call->response,
+        [this, io, call, weak, word](grpc::Status status) {
+          asio::post(*io, [this, call, weak, word, status] {
+            auto link = weak.lock();
+            if (!link) return;
+            UpdateClock();
+            ServerInfo info = CollectInfo(*link);
+            const auto& d = call->response.details();
+            auto log_dir = d.find("log_dir_size");
+            auto snap_dir = d.find("snapshot_dir_size");
+            if (!status.ok() || log_dir == d.end() || snap_dir == d.end()) {
+              spdlog::warn(
+                  "gateway.four_letter_word_failed command=dirs error=\"{}\"",
+                  status.ok() ? "storage reports no folder sizes" : status.error_message());
+              info.serving = false;
+            } else {
+              info.log_dir_size = std::atoll(log_dir->second.c_str());
+              info.snapshot_dir_size = std::atoll(snap_dir->second.c_str());
+            }
+            FinishFourLetterWord(weak, word, info);
+          });
+          --calls_in_flight_;
+        });
+    return;
+  }
+  auto call = std::make_shared<WatchesCall>();
+  call->context.set_deadline(deadline);
+  call->request.set_data_table_only(true);
+  call->request.set_by_session(word == FourLetterWord::kWchc);
+  call->request.set_by_path(word == FourLetterWord::kWchp);
+  call->request.set_limit(kFourLetterWordListLimit);
+  storage_admin_->async()->Watches(
+      &call->context, &call->request, &call->response,
+      [this, io, call, weak, word](grpc::Status status) {
+        asio::post(*io, [this, call, weak, word, status] {
+          auto link = weak.lock();
+          if (!link) return;
+          UpdateClock();
+          ServerInfo info = CollectInfo(*link);
+          if (!status.ok()) {
+            spdlog::warn("gateway.four_letter_word_failed command={} error=\"{}\"",
+                         std::string(FourLetterWordName(word)), status.error_message());
+            info.serving = false;
+          } else {
+            const auto& r = call->response;
+            info.data_watch_count = r.total();
+            info.watched_paths = r.paths();
+            info.watching_connections = r.sessions();
+            for (const auto& s : r.by_session()) {
+              info.watches_by_session.emplace_back(
+                  s.session_id(), std::vector<std::string>(s.paths().begin(), s.paths().end()));
+            }
+            for (const auto& p : r.by_path()) {
+              info.watches_by_path.emplace_back(
+                  p.path(), std::vector<int64_t>(p.session_ids().begin(), p.session_ids().end()));
+            }
+            if (r.truncated()) {
+              spdlog::warn("gateway.four_letter_word_truncated command={} limit={}",
+                           std::string(FourLetterWordName(word)), kFourLetterWordListLimit);
+            }
+          }
+          FinishFourLetterWord(weak, word, info);
+        });
+        --calls_in_flight_;
+      });
+}
+
+void GatewayServer::FinishFourLetterWord(const std::weak_ptr<ClientLink>& weak, FourLetterWord word,
+                                         const ServerInfo& info) {
+  auto link = weak.lock();
+  if (!link) return;
+  std::string out = FormatFourLetterWord(word, info);
+  metrics_.bytes_sent->Increment(static_cast<double>(out.size()));
+  link->Write(std::move(out));
+  link->CloseAfterWrites();
 }
 
 // ---- upstream: storage ----

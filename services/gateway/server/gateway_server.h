@@ -55,6 +55,14 @@ struct GatewayOptions {
   int32_t tick_ms = 2000;
   int32_t max_client_cnxns = 60;  // per client IP; 0: no limit
   int32_t max_cnxns = 0;          // in total; 0: no limit
+  // globalOutstandingLimit: with this many requests in flight upstream over
+  // all connections, the gateway reads from no client socket until answers
+  // bring the count back under it.
+  int32_t global_outstanding_limit = 1000;
+  // ensemble.maxSendQueueBytes (resolved): bytes queued for one client beyond
+  // which its socket is not read; a client that stays over it for its session
+  // timeout is disconnected. 0: no limit.
+  int64_t max_send_queue_bytes = 4 * 0xfffff;
   ConnectionOptions connection;
   // 4lw.commands.whitelist (srvr is always allowed by the caller's predicate).
   std::function<bool(std::string_view)> four_letter_word_enabled;
@@ -113,11 +121,18 @@ class GatewayServer final : public LinkOwner {
   void KillSession(int64_t session_id, ensemble::admin::v1::KillSessionResponse* response,
                    AdminDone done);
   static constexpr int64_t kKillSessionTimeoutMs = 10000;
+  // wchs, wchc, wchp and dirs ask the home storage; a connection waits at most
+  // this long for the answer (then: ZooKeeper's "not currently serving").
+  static constexpr int64_t kFourLetterWordUpstreamTimeoutMs = 2000;
+  // The most entries wchc / wchp list (per list).
+  static constexpr int32_t kFourLetterWordListLimit = 100000;
 
   // LinkOwner (io thread).
   void OnLinkRead(ClientLink& link, std::string_view bytes) override;
   void OnLinkEnd(ClientLink& link, const std::error_code& error) override;
   void OnLinkClosed(ClientLink& link) override;
+  void OnLinkBlocked(ClientLink& link, bool blocked) override;
+  bool ReadsPaused() const override { return throttled_; }
 
  private:
   using ServeStream = runtime::ClientStream<ensemble::storage::v1::GatewayMessage,
@@ -138,8 +153,18 @@ class GatewayServer final : public LinkOwner {
   void ScheduleFlush();
   void Flush();
   void OnTimer();
-  void AnswerFourLetterWord(ClientLink& link, const FourLetterWordRequest& request,
-                            std::string* out);
+  // Appends the answer to *out; false when it comes later from the home
+  // storage (AskStorage), the link then stays open until it is written.
+  bool AnswerFourLetterWord(const std::shared_ptr<ClientLink>& link,
+                            const FourLetterWordRequest& request, std::string* out);
+  ServerInfo CollectInfo(const ClientLink& link) const;
+  void AskStorage(const std::shared_ptr<ClientLink>& link, FourLetterWord word);
+  void FinishFourLetterWord(const std::weak_ptr<ClientLink>& weak, FourLetterWord word,
+                            const ServerInfo& info);
+  // Limits: the global count of unanswered requests and throttling.
+  void CountOutstanding(ClientLink& link);
+  void UpdateThrottle();
+  void CloseStuckClients();
 
   void ConnectStorage();
   void OnStorageMessage(uint64_t generation, ensemble::storage::v1::StorageMessage& message);
@@ -204,6 +229,7 @@ class GatewayServer final : public LinkOwner {
   std::unique_ptr<ensemble::storage::v1::Storage::Stub> storage_stub_;
   std::unique_ptr<ensemble::replication::v1::Replication::Stub> replication_stub_;
   std::unique_ptr<ensemble::admin::v1::Admin::Stub> replication_admin_;
+  std::unique_ptr<ensemble::admin::v1::Admin::Stub> storage_admin_;
   std::shared_ptr<ServeStream> storage_stream_;
   std::shared_ptr<SubmitStream> replication_stream_;
   uint64_t storage_generation_ = 0;
@@ -228,6 +254,12 @@ class GatewayServer final : public LinkOwner {
   int64_t latency_total_ms_ = 0;
   int64_t latency_count_ = 0;
   int64_t auth_failed_ = 0;
+
+  // Limits.
+  int64_t outstanding_total_ = 0;  // sum of the links' counted_outstanding
+  bool throttled_ = false;         // reads paused (globalOutstandingLimit)
+  int64_t throttle_count_ = 0;     // pauses since the last log line
+  int64_t throttle_logged_ms_ = 0;
 
   // KillSession calls waiting for their closeSession to be applied.
   struct PendingKill {

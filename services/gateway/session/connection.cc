@@ -89,9 +89,7 @@ void Connection::OnEndOfStream() {
 void Connection::Pump() {
   while (state_ != State::kClosed) {
     bool progress = false;
-    while (state_ == State::kConnect ||
-           (state_ == State::kEstablished && !stop_parsing_ &&
-            queue_.size() < static_cast<size_t>(std::max(1, options_->max_outstanding)))) {
+    while (state_ == State::kConnect || (state_ == State::kEstablished && ParsingAllowed())) {
       auto next = decoder_.Next();
       if (!next.ok()) {
         Close(absl::StrCat("bad frame from client: ", next.status().message()), true);
@@ -307,6 +305,37 @@ void Connection::HandleRequest(std::string_view payload) {
       p.read = ReadOf(*request);
       p.read->set_session_id(session_id_);
       identities_.CopyTo(p.read->mutable_auth());
+      const int kind = WatchKindOf(*p.read);
+      if (kind >= 0 && watches_[kind].count(p.read->path()) == 0) {
+        if (options_->max_watches > 0 &&
+            watch_count() >= static_cast<size_t>(options_->max_watches)) {
+          // ensemble.maxWatchesPerSession: refuse the whole read, so the client
+          // never believes it holds a watch it does not.
+          QueueLocal(header->xid, op, kErr(ZkError::kOperationTimeout), jute::EmptyRecord{},
+                     ReplyZxid());
+          ++effects_.watches_refused;
+          return;
+        }
+        watches_[kind].insert(p.read->path());
+        p.added_watch = kind;
+        p.watch_path = p.read->path();
+      }
+      if (op == OpCode::kRemoveWatches) {
+        p.watch_path = p.read->path();
+        p.remove_type = p.read->mode();
+      }
+      if (p.read->has_set_watches()) {
+        // A reconnecting client re-registers what it held: always accepted
+        // (the limit applies to new watches).
+        const auto& sw = p.read->set_watches();
+        for (const auto& path : sw.data()) watches_[kDataWatch].insert(path);
+        for (const auto& path : sw.exist()) watches_[kDataWatch].insert(path);
+        for (const auto& path : sw.child()) watches_[kChildWatch].insert(path);
+        for (const auto& path : sw.persistent()) watches_[kPersistentWatch].insert(path);
+        for (const auto& path : sw.persistent_recursive()) {
+          watches_[kRecursiveWatch].insert(path);
+        }
+      }
       break;
     }
     case OpRoute::kWrite: {
@@ -390,6 +419,7 @@ void Connection::Complete(Pending& p, int32_t err, const jute::ResponseBody& bod
 // replication. Since an item that waits makes every later one wait, the
 // dispatched items are always a prefix of the queue.
 void Connection::Dispatch() {
+  if (output_blocked_) return;
   while (next_dispatch_ < queue_.size()) {
     Pending& p = queue_[next_dispatch_];
     if (p.kind == Kind::kLocal || p.done) {
@@ -494,6 +524,7 @@ void Connection::OnReadResult(const ensemble::storage::v1::ReadResult& result) {
                                : jute::ResponseBody(jute::EmptyRecord{}),
              result.zxid());
   } else {
+    OnReadWatches(*p, result);
     Reply reply = ReadReplyOf(p->op, p->sub_ops, result);
     Complete(*p, reply.err, reply.body, result.zxid());
   }
@@ -593,6 +624,24 @@ void Connection::OnWatchEvent(const ensemble::v1::WatchEvent& event) {
   watcher.state = static_cast<int32_t>(jute::KeeperState::kSyncConnected);
   watcher.path = event.path();
   WriteFrame(jute::EncodeNotification(watcher));
+  // One-shot watches are consumed by the event (persistent ones stay).
+  switch (static_cast<jute::EventType>(event.type())) {
+    case jute::EventType::kNodeCreated:
+    case jute::EventType::kNodeDataChanged:
+    case jute::EventType::kDataWatchRemoved:
+      ForgetWatches(kDataWatch, event.path());
+      break;
+    case jute::EventType::kNodeDeleted:
+      ForgetWatches(kDataWatch, event.path());
+      ForgetWatches(kChildWatch, event.path());
+      break;
+    case jute::EventType::kNodeChildrenChanged:
+    case jute::EventType::kChildWatchRemoved:
+      ForgetWatches(kChildWatch, event.path());
+      break;
+    default:
+      break;
+  }
 }
 
 void Connection::OnUpstreamLost(bool lost_storage) {
@@ -619,6 +668,9 @@ void Connection::OnTick() {
   if (state_ == State::kClosed) return;
   const int64_t now = env_->now_ms;
   if (state_ == State::kEstablished) {
+    // A client we stopped reading from (its replies pile up) cannot show life;
+    // the owner bounds how long that may last.
+    if (output_blocked_) return;
     if (now - last_receive_ms_ > timeout_ms_) {
       Close(absl::StrCat("no packet from session ", Hex(session_id_), " for ",
                          now - last_receive_ms_, " ms (timeout ", timeout_ms_, " ms)"));
@@ -675,13 +727,81 @@ bool Connection::WantsRead() const {
     case State::kConnect:
       return true;
     case State::kEstablished:
-      return !stop_parsing_ &&
-             queue_.size() < static_cast<size_t>(std::max(1, options_->max_outstanding));
+      return ParsingAllowed();
     case State::kHandshaking:
     case State::kClosed:
       return false;
   }
   return false;
+}
+
+bool Connection::ParsingAllowed() const {
+  return !stop_parsing_ && !output_blocked_ &&
+         queue_.size() < static_cast<size_t>(std::max(1, options_->max_outstanding));
+}
+
+void Connection::SetOutputBlocked(bool blocked) {
+  if (blocked == output_blocked_) return;
+  output_blocked_ = blocked;
+  if (!blocked && state_ == State::kEstablished) {
+    last_receive_ms_ = env_->now_ms;  // the idle clock restarts
+    Pump();
+  }
+}
+
+// ---- watch accounting ----
+
+int Connection::WatchKindOf(const ensemble::storage::v1::ReadRequest& read) {
+  switch (static_cast<OpCode>(read.type())) {
+    case OpCode::kGetData:
+    case OpCode::kExists:
+      return read.watch() ? kDataWatch : -1;
+    case OpCode::kGetChildren:
+    case OpCode::kGetChildren2:
+      return read.watch() ? kChildWatch : -1;
+    case OpCode::kAddWatch:
+      // AddWatchMode: 0 persistent, 1 persistent-recursive.
+      return read.mode() == 1 ? kRecursiveWatch : kPersistentWatch;
+    default:
+      return -1;
+  }
+}
+
+size_t Connection::watch_count() const {
+  size_t n = 0;
+  for (const auto& table : watches_) n += table.size();
+  return n;
+}
+
+void Connection::ForgetWatches(int kind, const std::string& path) { watches_[kind].erase(path); }
+
+void Connection::OnReadWatches(const Pending& p, const ensemble::storage::v1::ReadResult& result) {
+  const bool ok = result.err() == 0;
+  if (p.added_watch >= 0) {
+    // ZooKeeper sets a watch with a read that succeeds, and with an exists
+    // that finds no node.
+    const bool set = ok || (p.op == OpCode::kExists && result.err() == kErr(ZkError::kNoNode));
+    if (!set) ForgetWatches(p.added_watch, p.watch_path);
+    return;
+  }
+  if (!ok || p.op != OpCode::kRemoveWatches) return;
+  switch (static_cast<jute::WatcherType>(p.remove_type)) {
+    case jute::WatcherType::kChildren:
+      ForgetWatches(kChildWatch, p.watch_path);
+      break;
+    case jute::WatcherType::kData:
+      ForgetWatches(kDataWatch, p.watch_path);
+      break;
+    case jute::WatcherType::kPersistent:
+      ForgetWatches(kPersistentWatch, p.watch_path);
+      break;
+    case jute::WatcherType::kPersistentRecursive:
+      ForgetWatches(kRecursiveWatch, p.watch_path);
+      break;
+    case jute::WatcherType::kAny:
+      for (int kind = 0; kind < kWatchKinds; ++kind) ForgetWatches(kind, p.watch_path);
+      break;
+  }
 }
 
 ConnectionInfo Connection::Info() const {

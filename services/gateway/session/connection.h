@@ -24,12 +24,19 @@
 //      once. Watch events are written as they arrive.
 //   4. Bad input (garbage, a frame over jute.maxbuffer, an unknown op) closes the
 //      connection, with ZooKeeper's reply where ZooKeeper sends one.
+//   5. Limits (docs/reliability.md): with max_outstanding requests unanswered,
+//      or while the owner says its socket's send queue is over its bound
+//      (SetOutputBlocked), nothing more is parsed; while output is blocked,
+//      nothing more goes upstream either. A session holding max_watches
+//      watches gets ZOPERATIONTIMEOUT for a read or addWatch that would set
+//      one more (nothing is read, no watch is set).
 //
 // Not thread-safe: one owner thread calls everything.
 
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,8 +59,9 @@ struct ConnectionOptions {
   int32_t max_session_timeout_ms = 40000;    // maxSessionTimeout
   int32_t max_frame_bytes = 0xfffff;         // jute.maxbuffer: larger frames close the connection
   int32_t max_field_bytes = 0xfffff + 1024;  // jute.maxbuffer + extrasize, per field
-  int32_t max_outstanding = 1000;            // stop reading beyond this many queued requests
-  int32_t sessionless_timeout_ms = 10000;    // a connection must finish its handshake in this
+  int32_t max_outstanding = 1000;  // ensemble.maxOutstandingPerConnection: stop parsing beyond
+  int32_t max_watches = 0;         // ensemble.maxWatchesPerSession; 0: no limit
+  int32_t sessionless_timeout_ms = 10000;  // a connection must finish its handshake in this
   std::string session_secret{kDefaultSessionSecret};  // keys session passwords
   std::string super_digest;                           // "super:<base64 sha1>", or empty
   bool reconfig_enabled = false;                      // reconfigEnabled
@@ -92,7 +100,8 @@ struct Effects {
   bool touched = false;                 // the session showed life (touch it)
   int64_t attached_session = 0;         // non-zero: the session is now served here
   std::optional<FourLetterWordRequest> four_letter_word;
-  bool auth_failed = false;  // an addauth was refused
+  bool auth_failed = false;     // an addauth was refused
+  int64_t watches_refused = 0;  // reads refused for ConnectionOptions::max_watches
   std::vector<Completed> completed;
   // Close the socket once to_client is written. close_reason is for the log.
   bool close = false;
@@ -143,6 +152,12 @@ class Connection {
   void OnTick();
   // Zeroes the per-connection statistics (`crst`).
   void ResetStats();
+  // The owner's send queue for this client is over its bound (the client does
+  // not read): parse nothing more and send nothing more upstream until it is
+  // not; the idle timeout is suspended meanwhile (the owner closes a client
+  // that stays blocked). Unblocking resumes at once.
+  void SetOutputBlocked(bool blocked);
+  bool output_blocked() const { return output_blocked_; }
 
   // ---- output ----
   Effects TakeEffects();
@@ -160,6 +175,12 @@ class Connection {
   const std::string& remote() const { return remote_; }
   const std::string& client_ip() const { return client_ip_; }
   size_t queued() const { return queue_.size(); }
+  // Requests sent upstream and not answered yet.
+  int64_t in_flight() const { return inflight_; }
+  // Watches this session holds through this connection, as the connection
+  // counts them: one per (path, kind) for kinds data, child, persistent and
+  // persistent-recursive, including registrations still in flight.
+  size_t watch_count() const;
   const Identities& identities() const { return identities_; }
   // The createSession Txn's cxid: the owner routes its result here by it.
   int32_t CreateSessionCxid() const { return static_cast<int32_t>(id_); }
@@ -177,6 +198,8 @@ class Connection {
     kClosed,
   };
   enum class Kind { kLocal, kRead, kWrite };
+  // The watch tables the connection counts (watches_).
+  enum WatchKind : int { kDataWatch, kChildWatch, kPersistentWatch, kRecursiveWatch, kWatchKinds };
 
   // One client request, from arrival to reply.
   struct Pending {
@@ -193,6 +216,9 @@ class Connection {
     uint64_t sync_id = 0;   // SyncBarrier.id
     std::string sync_path;  // SyncResponse.path
     std::vector<jute::OpCode> sub_ops;
+    int added_watch = -1;     // a WatchKind this request added to watches_ (undone on failure)
+    std::string watch_path;   // the watch's path; removeWatches' path
+    int32_t remove_type = 0;  // removeWatches' WatcherType
     // Built at decode time (with the identities of that moment), sent at dispatch.
     std::optional<ensemble::storage::v1::ReadRequest> read;
     std::optional<ensemble::v1::Txn> txn;
@@ -222,6 +248,11 @@ class Connection {
   uint64_t NextUpstreamId() { return (id_ << 32) | (++upstream_seq_ & 0xffffffffULL); }
   int64_t ReplyZxid() const { return env_->applied_zxid; }
   void Close(std::string reason, bool protocol_error = false);
+  // Watch accounting (max_watches). The kind a read would set, or -1.
+  static int WatchKindOf(const ensemble::storage::v1::ReadRequest& read);
+  void ForgetWatches(int kind, const std::string& path);
+  void OnReadWatches(const Pending& p, const ensemble::storage::v1::ReadResult& result);
+  bool ParsingAllowed() const;
   void WriteFrame(std::string frame);
 
   const uint64_t id_;
@@ -249,6 +280,8 @@ class Connection {
   int inflight_ = 0;  // dispatched, not done
   Kind inflight_kind_ = Kind::kLocal;
   bool stop_parsing_ = false;  // after closeSession or a request that closes
+  bool output_blocked_ = false;
+  std::set<std::string> watches_[kWatchKinds];
   uint64_t upstream_seq_ = 0;
 
   // Statistics (ServerCnxn).

@@ -439,6 +439,84 @@ TEST_F(ConnectionTest, MaxOutstandingStopsReadingUntilRepliesLeave) {
   EXPECT_EQ(effects_.reads[2].path(), "/c");
 }
 
+TEST_F(ConnectionTest, BlockedOutputStopsParsingAndDispatchUntilUnblocked) {
+  Establish(/*timeout_ms=*/10000);
+  Send(Req(1, OpCode::kGetData, jute::GetDataRequest{"/a", false}));
+  ASSERT_EQ(effects_.reads.size(), 1u);
+  conn_->SetOutputBlocked(true);
+  EXPECT_FALSE(conn_->WantsRead());
+  // Bytes already received are held: not parsed, nothing goes upstream.
+  Send(Req(2, OpCode::kGetData, jute::GetDataRequest{"/b", false}));
+  EXPECT_EQ(effects_.reads.size(), 1u);
+  EXPECT_EQ(conn_->queued(), 1u);
+  // The reply to what was in flight is still produced.
+  conn_->OnReadResult(ReadResultFor(0));
+  Take();
+  EXPECT_EQ(Frames().size(), 1u);
+  // No idle timeout while the gateway is not reading the client.
+  env_.now_ms += 60000;
+  conn_->OnTick();
+  Take();
+  EXPECT_FALSE(effects_.close);
+  conn_->SetOutputBlocked(false);
+  Take();
+  EXPECT_TRUE(conn_->WantsRead());
+  ASSERT_EQ(effects_.reads.size(), 2u);
+  EXPECT_EQ(effects_.reads[1].path(), "/b");
+  EXPECT_FALSE(effects_.close);
+}
+
+TEST_F(ConnectionTest, MaxWatchesRefusesNewWatchesWithOperationTimeout) {
+  options_.max_watches = 2;
+  Reset();
+  Establish();
+  Send(Req(1, OpCode::kGetData, jute::GetDataRequest{"/a", true}) +
+       Req(2, OpCode::kGetChildren, jute::GetChildrenRequest{"/a", true}) +
+       // The same (path, kind) again costs nothing; a watchless read is free.
+       Req(3, OpCode::kExists, jute::ExistsRequest{"/a", true}) +
+       Req(4, OpCode::kGetData, jute::GetDataRequest{"/b", false}) +
+       // A third watch is refused, whole: the read is not sent.
+       Req(5, OpCode::kExists, jute::ExistsRequest{"/c", true}) +
+       Req(6, OpCode::kAddWatch, jute::AddWatchRequest{"/d", 0}));
+  ASSERT_EQ(effects_.reads.size(), 4u);
+  EXPECT_EQ(conn_->watch_count(), 2u);
+  for (size_t i = 0; i < 4; ++i) conn_->OnReadResult(ReadResultFor(i));
+  Take();
+  auto frames = Frames();
+  ASSERT_EQ(frames.size(), 6u);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(Header(frames[i]).err, 0) << i;
+  EXPECT_EQ(Header(frames[4]).xid, 5);
+  EXPECT_EQ(Header(frames[4]).err, jute::ToInt(jute::ZkError::kOperationTimeout));
+  EXPECT_EQ(Header(frames[5]).err, jute::ToInt(jute::ZkError::kOperationTimeout));
+  EXPECT_FALSE(effects_.close);
+
+  // The data watch on /a fires: room for one more.
+  ensemble::v1::WatchEvent event;
+  event.set_session_id(kSession);
+  event.set_type(static_cast<int32_t>(jute::EventType::kNodeDataChanged));
+  event.set_path("/a");
+  conn_->OnWatchEvent(event);
+  EXPECT_EQ(conn_->watch_count(), 1u);
+  effects_ = Effects{};
+  Send(Req(7, OpCode::kExists, jute::ExistsRequest{"/c", true}));
+  ASSERT_EQ(effects_.reads.size(), 1u);
+  // exists on a missing node sets its watch; a failed getData does not.
+  conn_->OnReadResult(ReadResultFor(0, jute::ToInt(jute::ZkError::kNoNode)));
+  EXPECT_EQ(conn_->watch_count(), 2u);
+  effects_ = Effects{};
+  Send(Req(8, OpCode::kRemoveWatches,
+           jute::RemoveWatchesRequest{"/c", static_cast<int32_t>(jute::WatcherType::kAny)}));
+  ASSERT_EQ(effects_.reads.size(), 1u);
+  conn_->OnReadResult(ReadResultFor(0));
+  EXPECT_EQ(conn_->watch_count(), 1u);
+  effects_ = Effects{};
+  Send(Req(9, OpCode::kGetData, jute::GetDataRequest{"/gone", true}));
+  ASSERT_EQ(effects_.reads.size(), 1u);
+  EXPECT_EQ(conn_->watch_count(), 2u);  // counted while in flight
+  conn_->OnReadResult(ReadResultFor(0, jute::ToInt(jute::ZkError::kNoNode)));
+  EXPECT_EQ(conn_->watch_count(), 1u);
+}
+
 TEST_F(ConnectionTest, ErrorReplyHasHeaderOnly) {
   Establish();
   Send(Req(1, OpCode::kGetData, jute::GetDataRequest{"/none", false}));

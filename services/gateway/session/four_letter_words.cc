@@ -234,19 +234,37 @@ std::string FormatFourLetterWord(FourLetterWord word, const ServerInfo& info) {
     case FourLetterWord::kEnvi:
       return "Environment:\n" + Lines(info.environment);
     case FourLetterWord::kWchs:
+      // WatchManager.toString, then println.
       if (!info.serving) return not_serving;
       return absl::StrCat(info.watching_connections, " connections watching ", info.watched_paths,
-                          " paths\nTotal watches:", info.watch_count, "\n");
-    case FourLetterWord::kWchc:
-    case FourLetterWord::kWchp:
+                          " paths\nTotal watches:", info.data_watch_count, "\n");
+    case FourLetterWord::kWchc: {
+      // WatchManager.dumpWatches(byPath=false), then println.
       if (!info.serving) return not_serving;
-      return "\n";
+      std::string out;
+      for (const auto& [session, paths] : info.watches_by_session) {
+        absl::StrAppend(&out, "0x", Hex(session), "\n");
+        for (const std::string& path : paths) absl::StrAppend(&out, "\t", path, "\n");
+      }
+      return out + "\n";
+    }
+    case FourLetterWord::kWchp: {
+      // WatchManager.dumpWatches(byPath=true), then println.
+      if (!info.serving) return not_serving;
+      std::string out;
+      for (const auto& [path, sessions] : info.watches_by_path) {
+        absl::StrAppend(&out, path, "\n");
+        for (int64_t session : sessions) absl::StrAppend(&out, "\t0x", Hex(session), "\n");
+      }
+      return out + "\n";
+    }
     case FourLetterWord::kDump:
       if (!info.serving) return not_serving;
       return Dump(info);
     case FourLetterWord::kDirs:
       if (!info.serving) return not_serving;
-      return "datadir_size: 0\nlogdir_size: 0\n";
+      return absl::StrCat("datadir_size: ", info.log_dir_size,
+                          "\nlogdir_size: ", info.snapshot_dir_size, "\n");
     case FourLetterWord::kIsro:
       if (!info.serving) return "null";
       return "rw";

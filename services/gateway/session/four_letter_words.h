@@ -87,8 +87,17 @@ struct ServerInfo {
   std::vector<ConnectionInfo> connections;  // every open connection, this one included
   int64_t global_sessions = 0;
   int64_t watch_count = 0;
+  // wchs, wchc, wchp: the home storage's data-table watches (ZooKeeper's
+  // DataTree dumps its dataWatches only), fetched when the command arrives.
+  int64_t data_watch_count = 0;
   int64_t watched_paths = 0;
   int64_t watching_connections = 0;
+  std::vector<std::pair<int64_t, std::vector<std::string>>> watches_by_session;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> watches_by_path;
+  // dirs: ZooKeeper's datadir_size is its transaction log folder
+  // (FileTxnSnapLog.getDataDir) and logdir_size its snapshot folder.
+  int64_t log_dir_size = 0;
+  int64_t snapshot_dir_size = 0;
   int64_t ephemerals_count = 0;
   int64_t approximate_data_size = 0;
   int64_t uptime_ms = 0;

@@ -104,6 +104,36 @@ TEST(FormatFourLetterWord, SimpleCommands) {
   EXPECT_EQ(FormatFourLetterWord(FourLetterWord::kConf, info), "clientPort=2181\ntickTime=2000\n");
 }
 
+// Byte for byte what ZooKeeper 3.8.0 printed for two sessions: 0x...0000 with
+// a data watch on /x, 0x...0001 with exists watches on /x/y and /nothere.
+TEST(FormatFourLetterWord, WatchListsAndDirsAsZooKeeper) {
+  ServerInfo info = SampleInfo();
+  info.watching_connections = 2;
+  info.watched_paths = 3;
+  info.data_watch_count = 3;
+  info.watches_by_session = {{0x10000d52f140000, {"/x"}},
+                             {0x10000d52f140001, {"/x/y", "/nothere"}}};
+  info.watches_by_path = {{"/x/y", {0x10000d52f140001}},
+                          {"/nothere", {0x10000d52f140001}},
+                          {"/x", {0x10000d52f140000}}};
+  EXPECT_EQ(FormatFourLetterWord(FourLetterWord::kWchs, info),
+            "2 connections watching 3 paths\nTotal watches:3\n");
+  EXPECT_EQ(FormatFourLetterWord(FourLetterWord::kWchc, info),
+            "0x10000d52f140000\n\t/x\n0x10000d52f140001\n\t/x/y\n\t/nothere\n\n");
+  EXPECT_EQ(
+      FormatFourLetterWord(FourLetterWord::kWchp, info),
+      "/x/y\n\t0x10000d52f140001\n/nothere\n\t0x10000d52f140001\n/x\n\t0x10000d52f140000\n\n");
+  // ZooKeeper: datadir_size is the transaction log's folder, logdir_size the
+  // snapshots'.
+  info.log_dir_size = 67108880;
+  info.snapshot_dir_size = 457;
+  EXPECT_EQ(FormatFourLetterWord(FourLetterWord::kDirs, info),
+            "datadir_size: 67108880\nlogdir_size: 457\n");
+  info.serving = false;
+  EXPECT_EQ(FormatFourLetterWord(FourLetterWord::kWchc, info),
+            "This ZooKeeper instance is not currently serving requests\n");
+}
+
 TEST(FormatFourLetterWord, NotServingAnswersLikeZooKeeper) {
   ServerInfo info = SampleInfo();
   info.serving = false;
