@@ -20,7 +20,9 @@ def free_port():
 
 
 class ReferenceZooKeeper:
-    def __init__(self, tick_ms=500, extra=()):
+    def __init__(self, tick_ms=500, extra=(), jvm_flags=()):
+        """extra: zoo.cfg lines; jvm_flags: Java system properties such as
+        -Djute.maxbuffer=N (ZooKeeper reads that one from the JVM only)."""
         self.dir = tempfile.mkdtemp(prefix="zk-reference-")
         self.port = free_port()
         cfg = os.path.join(self.dir, "zoo.cfg")
@@ -32,7 +34,7 @@ class ReferenceZooKeeper:
         self.log = open(os.path.join(self.dir, "zookeeper.log"), "wb")
         env = dict(os.environ, JVMFLAGS="-Xmx256m")
         self.proc = subprocess.Popen(
-            ["java", "-Xmx256m", "-Dzookeeper.log.dir=" + self.dir,
+            ["java", "-Xmx256m", *jvm_flags, "-Dzookeeper.log.dir=" + self.dir,
              "-Dzookeeper.root.logger=WARN,CONSOLE", "-cp", CLASSPATH,
              "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
