@@ -182,6 +182,16 @@ class FourLetterWordsTest(unittest.TestCase):
         # compacted a little in between).
         self.assertAlmostEqual(log_size, du(os.path.join(peer, "log")), delta=1 << 20)
         self.assertEqual(snap_size, du(os.path.join(peer, "snapshots")))
+        # conf prints the same figures, as ZooKeeper's dumpConf does (dataDirSize
+        # is the log's folder, dataLogSize the snapshots').
+        conf = dict(line.split("=", 1) for line in
+                    four_letter_word(self.gw1, "conf").splitlines() if "=" in line)
+        self.assertAlmostEqual(int(conf["dataDirSize"]), log_size, delta=1 << 20)
+        self.assertEqual(int(conf["dataLogSize"]), snap_size)
+        ref_conf = four_letter_word(self.reference.address, "conf")
+        self.assertEqual([k for k in conf if k in ("dataDirSize", "dataLogSize")],
+                         [line.split("=")[0] for line in ref_conf.splitlines()
+                          if line.startswith(("dataDirSize=", "dataLogSize="))])
 
 
 if __name__ == "__main__":

@@ -304,7 +304,7 @@ class StuckClientTest(unittest.TestCase):
                     t0 = time.time()
                     zk.set("/alive", str(i).encode())
                     self.assertEqual(zk.get("/alive")[0], str(i).encode())
-                    self.assertLess(time.time() - t0, 2.0)
+                    self.assertLess(time.time() - t0, 5.0)
                     peak = max(peak, rss_kb(pid))
                 self.assertLess(peak - baseline, 200 * 1024,
                                 f"gateway RSS grew {(peak - baseline) // 1024} MB "

@@ -677,11 +677,13 @@ bool GatewayServer::AnswerFourLetterWord(const std::shared_ptr<ClientLink>& link
     case FourLetterWord::kWchs:
     case FourLetterWord::kWchc:
     case FourLetterWord::kWchp:
-    case FourLetterWord::kDirs: {
+    case FourLetterWord::kDirs:
+    case FourLetterWord::kConf: {
       ServerInfo info = CollectInfo(*link);
       if (info.serving && storage_stream_) {
         // The watches (registered on the home storage, per peer, as ZooKeeper's
-        // are per server) and the folders are storage's: ask it.
+        // are per server) and the folders' sizes (dirs, conf) are storage's:
+        // ask it.
         AskStorage(link, request.word);
         return false;
       }
@@ -739,7 +741,7 @@ void GatewayServer::AskStorage(const std::shared_ptr<ClientLink>& link, FourLett
   const auto deadline = std::chrono::system_clock::now() +
                         std::chrono::milliseconds(kFourLetterWordUpstreamTimeoutMs);
   ++calls_in_flight_;
-  if (word == FourLetterWord::kDirs) {
+  if (word == FourLetterWord::kDirs || word == FourLetterWord::kConf) {
     auto call = std::make_shared<StatusCall>();
     call->context.set_deadline(deadline);
     storage_admin_->async()->Status(
@@ -755,12 +757,21 @@ void GatewayServer::AskStorage(const std::shared_ptr<ClientLink>& link, FourLett
             auto snap_dir = d.find("snapshot_dir_size");
             if (!status.ok() || log_dir == d.end() || snap_dir == d.end()) {
               spdlog::warn(
-                  "gateway.four_letter_word_failed command=dirs error=\"{}\"",
+                  "gateway.four_letter_word_failed command={} error=\"{}\"",
+                  std::string(FourLetterWordName(word)),
                   status.ok() ? "storage reports no folder sizes" : status.error_message());
-              info.serving = false;
+              // conf still answers, with sizes 0.
+              if (word == FourLetterWord::kDirs) info.serving = false;
             } else {
               info.log_dir_size = std::atoll(log_dir->second.c_str());
               info.snapshot_dir_size = std::atoll(snap_dir->second.c_str());
+              // ZooKeeper's dumpConf: dataDirSize is getDataDirSize() (the
+              // transaction log's folder), dataLogSize getLogDirSize() (the
+              // snapshots'), as in dirs.
+              for (auto& [key, value] : info.conf) {
+                if (key == "dataDirSize") value = std::to_string(info.log_dir_size);
+                if (key == "dataLogSize") value = std::to_string(info.snapshot_dir_size);
+              }
             }
             FinishFourLetterWord(weak, word, info);
           });
