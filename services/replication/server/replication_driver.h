@@ -167,6 +167,7 @@ class ReplicationDriver {
   // Reads the peer's state from storage and starts the core; false if storage
   // is not reachable yet.
   bool Boot();
+  void ConnectStorage();
   void Shutdown(const std::string& reason);
   void Handle(SubmitEvent& e);
   void Handle(SubmitDoneEvent& e);
