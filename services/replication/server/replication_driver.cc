@@ -21,6 +21,7 @@ constexpr int32_t kOpCloseSession = -11;
 constexpr int32_t kErrConnectionLoss = -4;
 constexpr size_t kFillTxnsPerMessage = 1000;
 constexpr int64_t kPurgeCheckMs = 5000;
+constexpr int64_t kRebootDelayMs = 1000;
 
 // Every incarnation of the process gets its own range of connection ids, so
 // that a message of an earlier incarnation is never taken for a current one.
@@ -272,6 +273,10 @@ void ReplicationDriver::Run() {
 }
 
 bool ReplicationDriver::Boot() {
+  // After a restart of the core, wait a moment: a storage that failed a
+  // write (fail-stop) still answers GetState, and booting at once would
+  // spin through elections until it is restarted.
+  if (NowMs() < next_boot_ms_) return false;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
   sv1::GetStateRequest state_request;
@@ -382,6 +387,7 @@ bool ReplicationDriver::Boot() {
 // again once storage is back. Peers see this peer fall silent and recover.
 void ReplicationDriver::Shutdown(const std::string& reason) {
   spdlog::warn("replication.restarting reason=\"{}\"", reason);
+  next_boot_ms_ = NowMs() + kRebootDelayMs;
   if (storage_) storage_->Cancel();
   storage_.reset();
   zab_.reset();

@@ -217,6 +217,7 @@ class ReplicationDriver {
   int64_t last_unreachable_log_ms_ = -1000000;
   int64_t next_tick_ms_ = 0;
   int64_t next_purge_check_ms_ = 0;
+  int64_t next_boot_ms_ = 0;  // no Boot before (a moment after a Shutdown)
   int64_t reported_applied_ = 0;
   int64_t reported_purged_ = 0;
   std::deque<StorageOp> storage_ops_;                         // not yet sent to storage
