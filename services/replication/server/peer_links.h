@@ -51,7 +51,7 @@ struct PeerLinksOptions {
 
 class PeerLinks {
  public:
-  // `on_lost(sid, generation)`: an outgoing stream that had been established
+  // `on_lost(sid)`: an outgoing stream that had been established
   // (the peer said hello) ended. Called on a gRPC thread.
   using LostHandler = std::function<void(int64_t sid)>;
 

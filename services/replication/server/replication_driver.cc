@@ -220,7 +220,6 @@ void ReplicationDriver::Run() {
   ConnectStorage();
   while (true) {
     if (!zab_ && !Boot()) {
-      ConnectStorage();
       std::deque<Event> early;
       {
         std::unique_lock<std::mutex> lock(mu_);
@@ -284,6 +283,8 @@ bool ReplicationDriver::Boot() {
   sv1::StorageState state;
   grpc::Status status = storage_stub_->GetState(&ctx, state_request, &state);
   if (!status.ok()) {
+    // A fresh channel for the next attempt (ConnectStorage says why).
+    ConnectStorage();
     // Storage usually comes up a moment later: say so once, then every 10 s.
     int64_t now = NowMs();
     if (now - last_unreachable_log_ms_ >= 10000) {
@@ -390,6 +391,7 @@ void ReplicationDriver::Shutdown(const std::string& reason) {
   next_boot_ms_ = NowMs() + kRebootDelayMs;
   if (storage_) storage_->Cancel();
   storage_.reset();
+  ConnectStorage();
   zab_.reset();
   storage_ops_.clear();
   inflight_ops_.clear();
