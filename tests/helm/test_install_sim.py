@@ -939,11 +939,10 @@ def check_failover(cluster, leader, gateways):
              f"failover: the new leader's epoch {view[new_leader.name][2]} is not above {old_epoch}")
     log(f"failover: {new_leader.name} (server {sid_of(new_leader)}) leads after {time.time() - t0:.1f}s, "
         f"epoch {view[new_leader.name][2]}")
-    # Readiness: the survivors' containers are ready again, the dead pod's are not.
-    for pod in survivors:
-        for c in pod.spec["containers"]:
-            C.expect(cluster.check_ready(pod, c), f"failover: {pod.name}/{c['name']} not ready "
-                                                  f"under the new leader")
+    # Readiness: the survivors' containers are ready again (a follower's replication turns
+    # SERVING only once it has synced with the new leader, a moment after the election
+    # agrees), the dead pod's are not.
+    cluster.wait_ready(survivors, time.time() + remaining(20), what="ready under the new leader")
     C.expect(not leader.is_ready(), f"failover: {leader.name} still ready after its processes died")
     cluster.wait_gateways(time.time() + remaining(30), liveness_window=LIVENESS_WINDOW)
     host, port = client_service(cluster)
